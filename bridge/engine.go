@@ -1,0 +1,270 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Observer receives the engine's events, for metrics. Every method must be
+// safe for concurrent use and must not block.
+type Observer interface {
+	// Submitted counts a submitted change by outcome ("accepted", "duplicate", …, "error").
+	Submitted(outcome string)
+	// GraphCall counts a call to Teams by outcome ("ok", "throttled", "transient", "permanent").
+	GraphCall(outcome string)
+	// Skipped counts a claimed user that needed no call, by reason.
+	Skipped(reason string)
+	// Parked counts a user set aside.
+	Parked()
+}
+
+type nopObserver struct{}
+
+func (nopObserver) Submitted(string) {}
+func (nopObserver) GraphCall(string) {}
+func (nopObserver) Skipped(string)   {}
+func (nopObserver) Parked()          {}
+
+// Engine accepts changes and runs the workers that carry them to Teams.
+type Engine struct {
+	Queue     Queue
+	Resolver  Resolver
+	Publisher Publisher
+	// Limiter, when set, spaces every Graph call.
+	Limiter Limiter
+	Log     *slog.Logger
+	// Observer, when set, receives events for metrics.
+	Observer Observer
+	// Now is the clock; it defaults to time.Now.
+	Now func() time.Time
+	// Workers is the number of concurrent workers (default 4).
+	Workers int
+	// Lease is how long a claimed user stays with one worker (default 30 s).
+	// A crashed worker's user comes back after it.
+	Lease time.Duration
+	// Poll is how often an idle worker looks for due users (default 500 ms);
+	// a local Submit wakes workers at once.
+	Poll time.Duration
+	// Policy shapes retries (default DefaultRetryPolicy).
+	Policy RetryPolicy
+	// Jitter returns a number in [0,1) (default random).
+	Jitter func() float64
+
+	once sync.Once
+	wake chan struct{}
+}
+
+func (e *Engine) init() {
+	e.once.Do(func() {
+		e.wake = make(chan struct{}, 1)
+		if e.Now == nil {
+			e.Now = time.Now
+		}
+		if e.Log == nil {
+			e.Log = slog.New(slog.DiscardHandler)
+		}
+		if e.Observer == nil {
+			e.Observer = nopObserver{}
+		}
+		if e.Workers <= 0 {
+			e.Workers = 4
+		}
+		if e.Lease <= 0 {
+			e.Lease = 30 * time.Second
+		}
+		if e.Poll <= 0 {
+			e.Poll = 500 * time.Millisecond
+		}
+		if e.Policy == (RetryPolicy{}) {
+			e.Policy = DefaultRetryPolicy
+		}
+		if e.Jitter == nil {
+			e.Jitter = randJitter
+		}
+	})
+}
+
+// Submit validates a change and stores it durably. When it returns a nil
+// error the change will reach Teams, whatever crashes afterwards; only then
+// may Slack be acknowledged.
+func (e *Engine) Submit(ctx context.Context, c Change) (SubmitOutcome, error) {
+	e.init()
+	if err := c.Validate(); err != nil {
+		e.Observer.Submitted("invalid")
+		return 0, err
+	}
+	out, err := e.Queue.Submit(ctx, c, e.Now())
+	if err != nil {
+		e.Observer.Submitted("error")
+		return 0, err
+	}
+	e.Observer.Submitted(out.String())
+	if out == Accepted {
+		select {
+		case e.wake <- struct{}{}:
+		default:
+		}
+	}
+	return out, nil
+}
+
+// Run runs the workers until ctx ends. Work in flight when ctx ends is finished
+// (each Graph call is bounded by the lease) before Run returns.
+func (e *Engine) Run(ctx context.Context) error {
+	e.init()
+	var wg sync.WaitGroup
+	for i := 0; i < e.Workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e.worker(ctx)
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+func (e *Engine) worker(ctx context.Context) {
+	var storeErr string
+	for ctx.Err() == nil {
+		jobs, err := e.Queue.Claim(ctx, e.Now(), e.Lease, 1)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			if err.Error() != storeErr {
+				e.Log.Warn("store unavailable; workers pause", "err", err)
+				storeErr = err.Error()
+			}
+			e.sleep(ctx, e.Poll*2)
+			continue
+		}
+		if storeErr != "" {
+			e.Log.Info("store reachable again; workers resume")
+			storeErr = ""
+		}
+		if len(jobs) == 0 {
+			e.sleep(ctx, e.Poll)
+			continue
+		}
+		for _, j := range jobs {
+			e.Process(context.WithoutCancel(ctx), j)
+		}
+	}
+}
+
+func (e *Engine) sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	case <-e.wake:
+	}
+}
+
+// Process carries one claimed job to Teams and records the outcome in the queue.
+func (e *Engine) Process(ctx context.Context, j Job) {
+	e.init()
+	// Finish well inside the lease, so no other worker takes the user meanwhile.
+	ctx, cancel := context.WithTimeout(ctx, e.Lease*2/3)
+	defer cancel()
+	log := e.Log.With("user", j.UserID, "rev", j.Rev)
+
+	entra, err := e.Resolver.Resolve(ctx, j.UserID)
+	if errors.Is(err, ErrSkipped) {
+		e.Observer.Skipped("not mirrored")
+		e.record(ctx, log, e.Queue.Complete(ctx, j, nil, e.Now()))
+		return
+	}
+	if err != nil && !errors.Is(err, ErrUnmapped) {
+		err = &TransientError{Reason: "resolve: " + err.Error(), Err: err}
+	}
+	if err != nil {
+		e.fail(ctx, log, j, err)
+		return
+	}
+
+	now := e.Now()
+	msg := Render(j.Desired.Status, now)
+	if need, why := NeedsUpdate(j.Applied, entra, msg, now); !need {
+		e.Observer.Skipped(string(why))
+		e.record(ctx, log, e.Queue.Complete(ctx, j, nil, now))
+		return
+	}
+	if e.Limiter != nil {
+		if err := e.Limiter.Wait(ctx); err != nil {
+			e.fail(ctx, log, j, &TransientError{Reason: "rate limiter: " + err.Error(), Err: err})
+			return
+		}
+	}
+	err = e.Publisher.SetStatusMessage(ctx, entra, msg)
+	if err != nil {
+		e.fail(ctx, log, j, err)
+		return
+	}
+	e.Observer.GraphCall("ok")
+	if msg.Clear() {
+		log.Info("status cleared in Teams", "entra_id", entra)
+	} else {
+		log.Info("status set in Teams", "entra_id", entra, "content", msg.Content, "expiry", msg.Expiry)
+	}
+	e.record(ctx, log, e.Queue.Complete(ctx, j, &Applied{Message: msg, EntraID: entra, AppliedAt: e.Now()}, e.Now()))
+}
+
+func (e *Engine) fail(ctx context.Context, log *slog.Logger, j Job, err error) {
+	d := Decide(err, j.Attempts, e.Policy, e.Jitter())
+	now := e.Now()
+	switch d.Action {
+	case Snooze:
+		e.Observer.GraphCall("throttled")
+		if e.Limiter != nil {
+			if perr := e.Limiter.Penalize(ctx, d.After); perr != nil {
+				log.Warn("could not tighten the rate limiter", "err", perr)
+			}
+		}
+		log.Debug("throttled; snoozing", "after", d.After)
+		e.record(ctx, log, e.Queue.Retry(ctx, j, now.Add(d.After), d.Attempts, d.Reason))
+	case Park:
+		if !errors.Is(err, ErrUnmapped) {
+			e.Observer.GraphCall("permanent")
+		}
+		e.Observer.Parked()
+		log.Warn("user parked", "reason", d.Reason)
+		e.record(ctx, log, e.Queue.Park(ctx, j, d.Reason, now))
+	default:
+		e.Observer.GraphCall("transient")
+		// Log when the error changes, not on every attempt.
+		if d.Reason != j.LastError {
+			log.Warn("update failed; will retry", "err", d.Reason, "attempt", d.Attempts, "after", d.After)
+		}
+		e.record(ctx, log, e.Queue.Retry(ctx, j, now.Add(d.After), d.Attempts, d.Reason))
+	}
+}
+
+func (e *Engine) record(_ context.Context, log *slog.Logger, err error) {
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrLeaseLost):
+		log.Warn("lease lost; another worker has the user")
+	default:
+		// The lease runs out and the user is worked again: nothing is lost.
+		log.Warn("could not record the outcome; the user will be retried", "err", err)
+	}
+}
+
+// DryRunPublisher logs each Teams update instead of sending it.
+type DryRunPublisher struct{ Log *slog.Logger }
+
+// SetStatusMessage logs the update that would be sent.
+func (p DryRunPublisher) SetStatusMessage(_ context.Context, entraID string, m Message) error {
+	args := []any{"entra_id", entraID, "content", m.Content}
+	if !m.Expiry.IsZero() {
+		args = append(args, "expiry_utc", m.Expiry.UTC().Format("2006-01-02T15:04:05"))
+	}
+	p.Log.Info("dry run: would set Teams status message", args...)
+	return nil
+}
