@@ -47,6 +47,8 @@ type Change struct {
 	EventTime time.Time `json:"event_time"`
 	// Source says where the change came from ("http", "socket", "reconcile").
 	Source string `json:"source,omitempty"`
+	// EventType is Slack's event type (user_status_changed, user_change), for metrics.
+	EventType string `json:"event_type,omitempty"`
 }
 
 // slackUserID matches Slack user ids: U or W followed by upper-case letters and digits.

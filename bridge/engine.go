@@ -11,8 +11,9 @@ import (
 // Observer receives the engine's events, for metrics. Every method must be
 // safe for concurrent use and must not block.
 type Observer interface {
-	// Submitted counts a submitted change by outcome ("accepted", "duplicate", …, "error").
-	Submitted(outcome string)
+	// Submitted counts a submitted change by outcome ("accepted", "duplicate",
+	// "stale", "unchanged", "invalid", "error") and how long storing it took.
+	Submitted(c Change, outcome string, took time.Duration)
 	// GraphCall counts a call to Teams by outcome ("ok", "throttled", "transient", "permanent").
 	GraphCall(outcome string)
 	// Skipped counts a claimed user that needed no call, by reason.
@@ -23,10 +24,10 @@ type Observer interface {
 
 type nopObserver struct{}
 
-func (nopObserver) Submitted(string) {}
-func (nopObserver) GraphCall(string) {}
-func (nopObserver) Skipped(string)   {}
-func (nopObserver) Parked()          {}
+func (nopObserver) Submitted(Change, string, time.Duration) {}
+func (nopObserver) GraphCall(string)                        {}
+func (nopObserver) Skipped(string)                          {}
+func (nopObserver) Parked()                                 {}
 
 // Engine accepts changes and runs the workers that carry them to Teams.
 type Engine struct {
@@ -52,6 +53,9 @@ type Engine struct {
 	Policy RetryPolicy
 	// Jitter returns a number in [0,1) (default random).
 	Jitter func() float64
+	// Grace is how long work in flight may go on after Run's context ends
+	// (default: until it finishes, bounded by the lease).
+	Grace time.Duration
 
 	once sync.Once
 	wake chan struct{}
@@ -92,16 +96,17 @@ func (e *Engine) init() {
 // may Slack be acknowledged.
 func (e *Engine) Submit(ctx context.Context, c Change) (SubmitOutcome, error) {
 	e.init()
+	start := time.Now()
 	if err := c.Validate(); err != nil {
-		e.Observer.Submitted("invalid")
+		e.Observer.Submitted(c, "invalid", time.Since(start))
 		return 0, err
 	}
 	out, err := e.Queue.Submit(ctx, c, e.Now())
 	if err != nil {
-		e.Observer.Submitted("error")
+		e.Observer.Submitted(c, "error", time.Since(start))
 		return 0, err
 	}
-	e.Observer.Submitted(out.String())
+	e.Observer.Submitted(c, out.String(), time.Since(start))
 	if out == Accepted {
 		select {
 		case e.wake <- struct{}{}:
@@ -115,19 +120,30 @@ func (e *Engine) Submit(ctx context.Context, c Change) (SubmitOutcome, error) {
 // (each Graph call is bounded by the lease) before Run returns.
 func (e *Engine) Run(ctx context.Context) error {
 	e.init()
+	// work outlives ctx by the grace period, so calls in flight can finish.
+	work, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	if e.Grace > 0 {
+		stop := context.AfterFunc(ctx, func() {
+			t := time.AfterFunc(e.Grace, cancel)
+			<-work.Done()
+			t.Stop()
+		})
+		defer stop()
+	}
 	var wg sync.WaitGroup
 	for i := 0; i < e.Workers; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			e.worker(ctx)
+			e.worker(ctx, work)
 		}()
 	}
 	wg.Wait()
 	return nil
 }
 
-func (e *Engine) worker(ctx context.Context) {
+func (e *Engine) worker(ctx, work context.Context) {
 	var storeErr string
 	for ctx.Err() == nil {
 		jobs, err := e.Queue.Claim(ctx, e.Now(), e.Lease, 1)
@@ -151,7 +167,7 @@ func (e *Engine) worker(ctx context.Context) {
 			continue
 		}
 		for _, j := range jobs {
-			e.Process(context.WithoutCancel(ctx), j)
+			e.Process(work, j)
 		}
 	}
 }
@@ -172,19 +188,22 @@ func (e *Engine) Process(ctx context.Context, j Job) {
 	// Finish well inside the lease, so no other worker takes the user meanwhile.
 	ctx, cancel := context.WithTimeout(ctx, e.Lease*2/3)
 	defer cancel()
+	// Outcomes are recorded even when the call was cut short by shutdown.
+	rec, cancelRec := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancelRec()
 	log := e.Log.With("user", j.UserID, "rev", j.Rev)
 
 	entra, err := e.Resolver.Resolve(ctx, j.UserID)
 	if errors.Is(err, ErrSkipped) {
 		e.Observer.Skipped("not mirrored")
-		e.record(ctx, log, e.Queue.Complete(ctx, j, nil, e.Now()))
+		e.record(rec, log, e.Queue.Complete(rec, j, nil, e.Now()))
 		return
 	}
 	if err != nil && !errors.Is(err, ErrUnmapped) {
 		err = &TransientError{Reason: "resolve: " + err.Error(), Err: err}
 	}
 	if err != nil {
-		e.fail(ctx, log, j, err)
+		e.fail(ctx, rec, log, j, err)
 		return
 	}
 
@@ -192,18 +211,18 @@ func (e *Engine) Process(ctx context.Context, j Job) {
 	msg := Render(j.Desired.Status, now)
 	if need, why := NeedsUpdate(j.Applied, entra, msg, now); !need {
 		e.Observer.Skipped(string(why))
-		e.record(ctx, log, e.Queue.Complete(ctx, j, nil, now))
+		e.record(rec, log, e.Queue.Complete(rec, j, nil, now))
 		return
 	}
 	if e.Limiter != nil {
 		if err := e.Limiter.Wait(ctx); err != nil {
-			e.fail(ctx, log, j, &TransientError{Reason: "rate limiter: " + err.Error(), Err: err})
+			e.fail(ctx, rec, log, j, &TransientError{Reason: "rate limiter: " + err.Error(), Err: err})
 			return
 		}
 	}
 	err = e.Publisher.SetStatusMessage(ctx, entra, msg)
 	if err != nil {
-		e.fail(ctx, log, j, err)
+		e.fail(ctx, rec, log, j, err)
 		return
 	}
 	e.Observer.GraphCall("ok")
@@ -212,10 +231,10 @@ func (e *Engine) Process(ctx context.Context, j Job) {
 	} else {
 		log.Info("status set in Teams", "entra_id", entra, "content", msg.Content, "expiry", msg.Expiry)
 	}
-	e.record(ctx, log, e.Queue.Complete(ctx, j, &Applied{Message: msg, EntraID: entra, AppliedAt: e.Now()}, e.Now()))
+	e.record(rec, log, e.Queue.Complete(rec, j, &Applied{Message: msg, EntraID: entra, AppliedAt: e.Now()}, e.Now()))
 }
 
-func (e *Engine) fail(ctx context.Context, log *slog.Logger, j Job, err error) {
+func (e *Engine) fail(ctx, rec context.Context, log *slog.Logger, j Job, err error) {
 	d := Decide(err, j.Attempts, e.Policy, e.Jitter())
 	now := e.Now()
 	switch d.Action {
@@ -227,21 +246,21 @@ func (e *Engine) fail(ctx context.Context, log *slog.Logger, j Job, err error) {
 			}
 		}
 		log.Debug("throttled; snoozing", "after", d.After)
-		e.record(ctx, log, e.Queue.Retry(ctx, j, now.Add(d.After), d.Attempts, d.Reason))
+		e.record(rec, log, e.Queue.Retry(rec, j, now.Add(d.After), d.Attempts, d.Reason))
 	case Park:
 		if !errors.Is(err, ErrUnmapped) {
 			e.Observer.GraphCall("permanent")
 		}
 		e.Observer.Parked()
 		log.Warn("user parked", "reason", d.Reason)
-		e.record(ctx, log, e.Queue.Park(ctx, j, d.Reason, now))
+		e.record(rec, log, e.Queue.Park(rec, j, d.Reason, now))
 	default:
 		e.Observer.GraphCall("transient")
 		// Log when the error changes, not on every attempt.
 		if d.Reason != j.LastError {
 			log.Warn("update failed; will retry", "err", d.Reason, "attempt", d.Attempts, "after", d.After)
 		}
-		e.record(ctx, log, e.Queue.Retry(ctx, j, now.Add(d.After), d.Attempts, d.Reason))
+		e.record(rec, log, e.Queue.Retry(rec, j, now.Add(d.After), d.Attempts, d.Reason))
 	}
 }
 

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"strings"
+)
+
+// flagSet is the part of flag.FlagSet that commands add their own flags with.
+type flagSet interface {
+	BoolVar(p *bool, name string, value bool, usage string)
+	StringVar(p *string, name string, value string, usage string)
+}
+
+// splitPositional separates positional arguments from flags, so that flags
+// may come before or after them ("mapping ls --json", "mapping set U1 id --redis-url …").
+// Flags that take a value in the next argument are those of the settings.
+func splitPositional(args []string) (pos, flags []string) {
+	takesValue := map[string]bool{}
+	for _, s := range settings {
+		takesValue[s.flag] = true
+	}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			pos = append(pos, args[i+1:]...)
+			break
+		}
+		if strings.HasPrefix(a, "-") && len(a) > 1 {
+			flags = append(flags, a)
+			name := strings.TrimLeft(a, "-")
+			if !strings.Contains(name, "=") && takesValue[name] && i+1 < len(args) {
+				flags = append(flags, args[i+1])
+				i++
+			}
+			continue
+		}
+		pos = append(pos, a)
+	}
+	return pos, flags
+}
+
+func flagsOnly(args []string) []string {
+	_, f := splitPositional(args)
+	return f
+}

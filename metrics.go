@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/statusbridge/statusbridge/bridge"
+)
+
+// metrics implements bridge.Observer with Prometheus collectors.
+type metrics struct {
+	events   *prometheus.CounterVec
+	intake   prometheus.Histogram
+	graph    *prometheus.CounterVec
+	retries  prometheus.Counter
+	skipped  *prometheus.CounterVec
+	parked   prometheus.Counter
+	mappings *prometheus.CounterVec
+}
+
+var _ bridge.Observer = (*metrics)(nil)
+
+func newMetrics(reg prometheus.Registerer, admin bridge.Admin) *metrics {
+	m := &metrics{
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "statusbridge_events_total",
+			Help: "Slack status events received, by event type, source and outcome (accepted, duplicate, stale, unchanged, invalid, error).",
+		}, []string{"type", "source", "outcome"}),
+		intake: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "statusbridge_intake_duration_seconds",
+			Help:    "Time to store a Slack event durably before it is acknowledged.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}),
+		graph: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "statusbridge_graph_calls_total",
+			Help: "Teams status message updates sent to Graph, by outcome (ok, throttled, transient, permanent).",
+		}, []string{"outcome"}),
+		retries: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "statusbridge_retries_total",
+			Help: "Updates scheduled again after a throttled or transient failure.",
+		}),
+		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "statusbridge_updates_skipped_total",
+			Help: "Claimed users that needed no Graph call, by reason.",
+		}, []string{"reason"}),
+		parked: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "statusbridge_parked_total",
+			Help: "Users set aside after a permanent failure or for want of a mapping.",
+		}),
+		mappings: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "statusbridge_mapping_lookups_total",
+			Help: "Slack user → Entra id lookups, by result (hit, miss, discovered, ambiguous, skipped).",
+		}, []string{"result"}),
+	}
+	reg.MustRegister(m.events, m.intake, m.graph, m.retries, m.skipped, m.parked, m.mappings,
+		&queueCollector{admin: admin})
+	return m
+}
+
+func (m *metrics) Submitted(c bridge.Change, outcome string, took time.Duration) {
+	typ := c.EventType
+	if typ == "" {
+		typ = "unknown"
+	}
+	src := c.Source
+	if src == "" {
+		src = "unknown"
+	}
+	m.events.WithLabelValues(typ, src, outcome).Inc()
+	if outcome != "invalid" {
+		m.intake.Observe(took.Seconds())
+	}
+}
+
+func (m *metrics) GraphCall(outcome string) {
+	m.graph.WithLabelValues(outcome).Inc()
+	if outcome == "throttled" || outcome == "transient" {
+		m.retries.Inc()
+	}
+}
+
+func (m *metrics) Skipped(reason string) { m.skipped.WithLabelValues(reason).Inc() }
+func (m *metrics) Parked()               { m.parked.Inc() }
+
+// Mapping counts a mapping lookup by result.
+func (m *metrics) Mapping(result string) { m.mappings.WithLabelValues(result).Inc() }
+
+// queueCollector reads the queue's state from the store at scrape time.
+type queueCollector struct{ admin bridge.Admin }
+
+var (
+	dueDesc    = prometheus.NewDesc("statusbridge_queue_due_users", "Users with a change waiting to reach Teams.", nil, nil)
+	oldestDesc = prometheus.NewDesc("statusbridge_queue_oldest_due_age_seconds", "Age of the oldest due change (0 when none).", nil, nil)
+	parkedDesc = prometheus.NewDesc("statusbridge_parked_users", "Users currently parked.", nil, nil)
+	storeDesc  = prometheus.NewDesc("statusbridge_store_up", "1 when the store answered the last scrape.", nil, nil)
+)
+
+func (q *queueCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- dueDesc
+	ch <- oldestDesc
+	ch <- parkedDesc
+	ch <- storeDesc
+}
+
+func (q *queueCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	now := time.Now()
+	st, err := q.admin.Stats(ctx, now)
+	if err != nil {
+		ch <- prometheus.MustNewConstMetric(storeDesc, prometheus.GaugeValue, 0)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(storeDesc, prometheus.GaugeValue, 1)
+	ch <- prometheus.MustNewConstMetric(dueDesc, prometheus.GaugeValue, float64(st.Due))
+	age := 0.0
+	if !st.OldestDue.IsZero() && st.OldestDue.Before(now) {
+		age = now.Sub(st.OldestDue).Seconds()
+	}
+	ch <- prometheus.MustNewConstMetric(oldestDesc, prometheus.GaugeValue, age)
+	ch <- prometheus.MustNewConstMetric(parkedDesc, prometheus.GaugeValue, float64(st.Parked))
+}
+
+func promhandler(reg *prometheus.Registry) http.Handler {
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
+}

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/statusbridge/statusbridge/bridge"
+	"github.com/statusbridge/statusbridge/store/embedded"
+	redisstore "github.com/statusbridge/statusbridge/store/redis"
+)
+
+// backend is what every store implements.
+type backend interface {
+	bridge.Queue
+	bridge.Admin
+	bridge.MappingStore
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// openedStore is a store with what serve needs beside it.
+type openedStore struct {
+	backend
+	kind    string
+	limiter bridge.Limiter
+}
+
+// openStore opens Redis when REDIS_URL is set, else the embedded store.
+func openStore(ctx context.Context, cfg config, log *slog.Logger) (*openedStore, error) {
+	n, per, err := parseRate(cfg.get("STATUSBRIDGE_GRAPH_RATE"))
+	if err != nil {
+		return nil, fmt.Errorf("invalid STATUSBRIDGE_GRAPH_RATE: %v", err)
+	}
+	if url := cfg.get("REDIS_URL"); url != "" {
+		st, err := redisstore.Open(ctx, url)
+		if err != nil {
+			return nil, fmt.Errorf("REDIS_URL: %v", err)
+		}
+		if warnings, err := st.CheckConfig(ctx); err != nil {
+			log.Warn("could not check the Redis configuration", "err", err)
+		} else {
+			for _, w := range warnings {
+				log.Warn("Redis configuration: " + w)
+			}
+		}
+		return &openedStore{backend: st, kind: "redis", limiter: st.Limiter(n, per)}, nil
+	}
+	dir := cfg.get("STATUSBRIDGE_DATA_DIR")
+	st, err := embedded.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("STATUSBRIDGE_DATA_DIR: %v", err)
+	}
+	return &openedStore{backend: st, kind: "embedded", limiter: st.Limiter(n, per)}, nil
+}
