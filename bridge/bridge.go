@@ -193,6 +193,9 @@ const (
 	SourceEmail MappingSource = "email"
 	// SourceNone is a cached negative result: no Entra user for this Slack user.
 	SourceNone MappingSource = "none"
+	// SourceSkipped is a cached decision never to mirror this user (bot,
+	// deleted, external, no email, disabled account).
+	SourceSkipped MappingSource = "skipped"
 )
 
 // Mapping ties a Slack user to an Entra ID object id.
