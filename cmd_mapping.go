@@ -15,11 +15,14 @@ import (
 const mappingUsage = `Usage:
   statusbridge mapping set <slack-user-id> <entra-object-id>
   statusbridge mapping get <slack-user-id>
-  statusbridge mapping rm <slack-user-id>
-  statusbridge mapping ls [--json]`
+  statusbridge mapping rm <slack-user-id>          (admin-set or discovered)
+  statusbridge mapping ls [--source admin|email|none|skipped] [--json]
+  statusbridge mapping import FILE.csv [--dry-run] (columns slack_user_id,entra; entra is an object id or a UPN)
+  statusbridge mapping export                      (CSV on standard output)
+  statusbridge mapping resolve <slack-user-id>     (runs discovery, explains each step, stores nothing)`
 
 // openAdminStore resolves the store settings of an admin command and opens it.
-func openAdminStore(ctx context.Context, env *runEnv, name string, args []string, extra func(fs flagSet)) (*openedStore, []string, error) {
+func openAdminStore(ctx context.Context, env *runEnv, name string, args []string, extra func(fs flagSet)) (*openedStore, config, error) {
 	fs := newFlagSet(env, name, "[flags]")
 	resolve := registerFlags(fs, env.getenv)
 	if extra != nil {
@@ -32,11 +35,16 @@ func openAdminStore(ctx context.Context, env *runEnv, name string, args []string
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := openStore(ctx, cfg, slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelError})))
+	st, err := openAdmin(ctx, cfg, quietLogger(env))
 	if err != nil {
 		return nil, nil, err
 	}
-	return st, fs.Args(), nil
+	return st, cfg, nil
+}
+
+// quietLogger logs only errors, for admin commands.
+func quietLogger(env *runEnv) *slog.Logger {
+	return slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 }
 
 func runMapping(ctx context.Context, env *runEnv, args []string) error {
@@ -48,15 +56,22 @@ func runMapping(ctx context.Context, env *runEnv, args []string) error {
 		fmt.Fprintln(env.stdout, mappingUsage)
 		return nil
 	}
+	if sub == "import" {
+		return runMappingImport(ctx, env, rest)
+	}
 	var asJSON bool
+	var source string
 	var extra func(fs flagSet)
-	want := map[string]int{"set": 2, "get": 1, "rm": 1, "ls": 0}
+	want := map[string]int{"set": 2, "get": 1, "rm": 1, "ls": 0, "export": 0, "resolve": 1}
 	n, ok := want[sub]
 	if !ok {
 		return usageError{fmt.Sprintf("unknown mapping subcommand %q\n%s", sub, mappingUsage)}
 	}
 	if sub == "ls" {
-		extra = func(fs flagSet) { fs.BoolVar(&asJSON, "json", false, "print JSON") }
+		extra = func(fs flagSet) {
+			fs.BoolVar(&asJSON, "json", false, "print JSON")
+			fs.StringVar(&source, "source", "", "only entries of this source: admin, email, none or skipped")
+		}
 	}
 	// Validate the arguments before touching the store.
 	pos, _ := splitPositional(rest)
@@ -69,11 +84,16 @@ func runMapping(ctx context.Context, env *runEnv, args []string) error {
 	if n == 2 && !bridge.ValidEntraObjectID(pos[1]) {
 		return usageError{fmt.Sprintf("%q is not an Entra object id: want a GUID such as fa8bf3dc-eca7-46b7-bad1-db199b62afc3 (Entra admin center → Users → Object ID)", pos[1])}
 	}
-	st, _, err := openAdminStore(ctx, env, "mapping "+sub, flagsOnly(rest), extra)
+	st, cfg, err := openAdminStore(ctx, env, "mapping "+sub, flagsOnly(rest), extra)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	switch source {
+	case "", "admin", "email", "none", "skipped":
+	default:
+		return usageError{fmt.Sprintf("--source %q: want admin, email, none or skipped", source)}
+	}
 	now := time.Now()
 	switch sub {
 	case "set":
@@ -105,7 +125,20 @@ func runMapping(ctx context.Context, env *runEnv, args []string) error {
 		if err != nil {
 			return err
 		}
+		if source != "" {
+			var keep []bridge.Mapping
+			for _, m := range ms {
+				if string(m.Source) == source {
+					keep = append(keep, m)
+				}
+			}
+			ms = keep
+		}
 		printMappings(env.stdout, ms, asJSON)
+	case "export":
+		return runMappingExport(ctx, env, st)
+	case "resolve":
+		return runMappingResolve(ctx, env, cfg, st, pos[0])
 	}
 	return nil
 }

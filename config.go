@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/statusbridge/statusbridge/mapping"
 )
 
 // setting is one configuration value: an environment variable with a flag of
@@ -53,6 +55,12 @@ var settings = []setting{
 		help: "how long a worker holds a user; a crashed process's users are taken over after it"},
 	{env: "STATUSBRIDGE_GRAPH_RATE", flag: "graph-rate", def: "1200/30s", check: rateSpec,
 		help: "Graph calls allowed across all replicas, as N/period; Graph documents 1,500 presence calls / 30 s per app and tenant"},
+	{env: "STATUSBRIDGE_EMAIL_DOMAIN_MAP", flag: "email-domain-map", check: domainMap,
+		help: "rewrite Slack email domains to tenant domains for discovery, such as corp.com=corp.onmicrosoft.com,eu.corp.com=corp.onmicrosoft.com"},
+	{env: "STATUSBRIDGE_MAPPING_MAX_AGE", flag: "mapping-max-age", def: "168h", check: durationRange(time.Minute, 365*24*time.Hour),
+		help: "age after which a discovered mapping is re-verified in the background"},
+	{env: "STATUSBRIDGE_NEGATIVE_CACHE", flag: "negative-cache", def: "1h", check: durationRange(0, 30*24*time.Hour),
+		help: "how long a user without an Entra match (or never mirrored) is remembered before discovery tries again"},
 	{env: "STATUSBRIDGE_SHUTDOWN_GRACE", flag: "shutdown-grace", def: "20s", check: durationRange(0, 10*time.Minute),
 		help: "on SIGTERM, how long in-flight Teams updates may take to finish"},
 	{env: "STATUSBRIDGE_LOG_FORMAT", flag: "log-format", def: "text", check: oneOf("text", "json"),
@@ -231,3 +239,5 @@ func parseRate(v string) (int, time.Duration, error) {
 }
 
 func rateSpec(v string) error { _, _, err := parseRate(v); return err }
+
+func domainMap(v string) error { _, err := mapping.ParseDomainMap(v); return err }

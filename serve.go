@@ -55,9 +55,23 @@ func serve(ctx context.Context, cfg config, env *runEnv, log *slog.Logger) error
 	reg := prometheus.NewRegistry()
 	metrics := newMetrics(reg, st)
 
+	dir, finder, err := newDiscovery(cfg, env.getenv)
+	if err != nil {
+		return err
+	}
+	domains, _ := mapping.ParseDomainMap(cfg.get("STATUSBRIDGE_EMAIL_DOMAIN_MAP"))
+	mo := mapping.Options{DomainMap: domains, MaxAge: cfg.duration("STATUSBRIDGE_MAPPING_MAX_AGE"),
+		NegativeTTL: cfg.duration("STATUSBRIDGE_NEGATIVE_CACHE"), Log: log, Observe: metrics.Mapping}
+	if dir != nil && finder != nil {
+		mo.Directory, mo.Finder = dir, limitedFinder{finder, st.limiter}
+	} else {
+		log.Info("email discovery is off (it needs SLACK_BOT_TOKEN and the Azure settings); only admin-set mappings are used")
+	}
+	resolver := mapping.New(st, mo)
+
 	engine := &bridge.Engine{
 		Queue:     st,
-		Resolver:  mapping.New(st),
+		Resolver:  resolver,
 		Publisher: publisher,
 		Limiter:   st.limiter,
 		Log:       log,
@@ -173,6 +187,62 @@ func newPublisher(cfg config, getenv func(string) string, log *slog.Logger) (bri
 		return bridge.DryRunPublisher{Log: log}, nil
 	}
 	return newGraphClient(cfg, getenv)
+}
+
+// newFinder returns the Graph user finder, or nil when Graph is not configured.
+func newFinder(cfg config, getenv func(string) string) (*graphsync.Client, error) {
+	if !graphsync.Configured(getenv) && !cfg.bool("STATUSBRIDGE_MANAGED_IDENTITY") {
+		return nil, nil
+	}
+	return newGraphClient(cfg, getenv)
+}
+
+// newDiscovery returns Slack's directory and Graph's user finder; either is
+// nil when its settings are missing.
+func newDiscovery(cfg config, getenv func(string) string) (mapping.Directory, mapping.UserFinder, error) {
+	finder, err := newFinder(cfg, getenv)
+	if err != nil || finder == nil {
+		return nil, nil, err
+	}
+	tok := cfg.get("SLACK_BOT_TOKEN")
+	if tok == "" {
+		return nil, finder, nil
+	}
+	return slackhandler.NewDirectory(tok, cfg.get("SLACK_API_URL")), finder, nil
+}
+
+// limitedFinder spaces Graph lookups through the shared rate limiter.
+type limitedFinder struct {
+	mapping.UserFinder
+	limiter bridge.Limiter
+}
+
+func (f limitedFinder) wait(ctx context.Context) error {
+	if f.limiter == nil {
+		return nil
+	}
+	return f.limiter.Wait(ctx)
+}
+
+func (f limitedFinder) UserByID(ctx context.Context, id string) (bridge.EntraUser, error) {
+	if err := f.wait(ctx); err != nil {
+		return bridge.EntraUser{}, err
+	}
+	return f.UserFinder.UserByID(ctx, id)
+}
+
+func (f limitedFinder) UsersByMail(ctx context.Context, mail string) ([]bridge.EntraUser, error) {
+	if err := f.wait(ctx); err != nil {
+		return nil, err
+	}
+	return f.UserFinder.UsersByMail(ctx, mail)
+}
+
+func (f limitedFinder) UsersByProxyAddress(ctx context.Context, addr string) ([]bridge.EntraUser, error) {
+	if err := f.wait(ctx); err != nil {
+		return nil, err
+	}
+	return f.UserFinder.UsersByProxyAddress(ctx, addr)
 }
 
 func newGraphClient(cfg config, getenv func(string) string) (*graphsync.Client, error) {

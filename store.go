@@ -28,6 +28,15 @@ type openedStore struct {
 
 // openStore opens Redis when REDIS_URL is set, else the embedded store.
 func openStore(ctx context.Context, cfg config, log *slog.Logger) (*openedStore, error) {
+	return openStoreFor(ctx, cfg, log, false)
+}
+
+// openAdmin opens the store for an admin command, which runs beside serve.
+func openAdmin(ctx context.Context, cfg config, log *slog.Logger) (*openedStore, error) {
+	return openStoreFor(ctx, cfg, log, true)
+}
+
+func openStoreFor(ctx context.Context, cfg config, log *slog.Logger, admin bool) (*openedStore, error) {
 	n, per, err := parseRate(cfg.get("STATUSBRIDGE_GRAPH_RATE"))
 	if err != nil {
 		return nil, fmt.Errorf("invalid STATUSBRIDGE_GRAPH_RATE: %v", err)
@@ -37,17 +46,23 @@ func openStore(ctx context.Context, cfg config, log *slog.Logger) (*openedStore,
 		if err != nil {
 			return nil, fmt.Errorf("REDIS_URL: %v", err)
 		}
-		if warnings, err := st.CheckConfig(ctx); err != nil {
-			log.Warn("could not check the Redis configuration", "err", err)
-		} else {
-			for _, w := range warnings {
-				log.Warn("Redis configuration: " + w)
+		if !admin {
+			if warnings, err := st.CheckConfig(ctx); err != nil {
+				log.Warn("could not check the Redis configuration", "err", err)
+			} else {
+				for _, w := range warnings {
+					log.Warn("Redis configuration: " + w)
+				}
 			}
 		}
-		return &openedStore{backend: st, kind: "redis", limiter: st.Limiter(n, per)}, nil
+		return &openedStore{backend: st, kind: "redis", limiter: st.NewLimiter(redisstore.LimiterConfig{Rate: n, Period: per})}, nil
 	}
 	dir := cfg.get("STATUSBRIDGE_DATA_DIR")
-	st, err := embedded.Open(dir)
+	var opts []embedded.Option
+	if admin {
+		opts = append(opts, embedded.Shared())
+	}
+	st, err := embedded.Open(dir, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("STATUSBRIDGE_DATA_DIR: %v", err)
 	}
