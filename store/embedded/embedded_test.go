@@ -1,0 +1,19 @@
+package embedded_test
+
+import (
+	"testing"
+
+	"github.com/statusbridge/statusbridge/store/embedded"
+	"github.com/statusbridge/statusbridge/store/storetest"
+)
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) storetest.Store {
+		s, err := embedded.Open(t.TempDir())
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}

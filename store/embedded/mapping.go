@@ -1,0 +1,87 @@
+package embedded
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/statusbridge/statusbridge/bridge"
+)
+
+// GetMapping returns the mapping of a Slack user, if there is one.
+func (s *Store) GetMapping(ctx context.Context, slackUserID string) (bridge.Mapping, bool, error) {
+	var m bridge.Mapping
+	var ok bool
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		v := tx.Bucket(bMappings).Get([]byte(slackUserID))
+		if v == nil {
+			return nil
+		}
+		ok = true
+		return json.Unmarshal(v, &m)
+	})
+	if err != nil {
+		return bridge.Mapping{}, false, fmt.Errorf("mapping of %s: %w", slackUserID, err)
+	}
+	return m, ok, nil
+}
+
+// SetMapping stores a mapping (FoundAt defaults to now) and un-parks the user.
+func (s *Store) SetMapping(ctx context.Context, m bridge.Mapping, now time.Time) error {
+	if m.SlackUserID == "" {
+		return errors.New("mapping has no Slack user id")
+	}
+	if m.FoundAt.IsZero() {
+		m.FoundAt = now
+	}
+	v, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	return s.update(ctx, func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bMappings).Put([]byte(m.SlackUserID), v); err != nil {
+			return err
+		}
+		_, err := unparkDue(tx, m.SlackUserID, now)
+		return err
+	})
+}
+
+// DeleteMapping deletes a mapping and un-parks the user; it reports false when
+// there was no mapping.
+func (s *Store) DeleteMapping(ctx context.Context, slackUserID string, now time.Time) (bool, error) {
+	var ok bool
+	err := s.update(ctx, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bMappings)
+		if b.Get([]byte(slackUserID)) == nil {
+			return errNoChange
+		}
+		ok = true
+		if err := b.Delete([]byte(slackUserID)); err != nil {
+			return err
+		}
+		_, err := unparkDue(tx, slackUserID, now)
+		return err
+	})
+	return ok, err
+}
+
+// ListMappings lists every mapping, ordered by Slack user id.
+func (s *Store) ListMappings(ctx context.Context) ([]bridge.Mapping, error) {
+	var out []bridge.Mapping
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		return tx.Bucket(bMappings).ForEach(func(k, v []byte) error {
+			var m bridge.Mapping
+			if err := json.Unmarshal(v, &m); err != nil {
+				return fmt.Errorf("decode mapping of %s: %w", k, err)
+			}
+			out = append(out, m)
+			return nil
+		})
+	})
+	return out, err
+}
