@@ -1,0 +1,300 @@
+package slacktest
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// Identity the stand-in answers auth.test with.
+const (
+	TeamID    = "T0EXAMPLE1"
+	BotUserID = "U0BRIDGEBOT"
+)
+
+// DefaultScopes are the scopes the stand-in reports until SetScopes.
+var DefaultScopes = []string{"users:read", "users:read.email"}
+
+// User is a user the stand-in's users.info knows.
+type User struct {
+	ID, TeamID, Email                                   string
+	Bot, Deleted, Restricted, UltraRestricted, Stranger bool
+	// StatusText, StatusEmoji and StatusExpiration fill the profile's status.
+	StatusText, StatusEmoji string
+	StatusExpiration        int64
+}
+
+type failure struct {
+	n          int
+	status     int
+	retryAfter string
+}
+
+// API is a local stand-in for Slack's Web API.
+type API struct {
+	// URL is the base URL to give the client, ending with "/" like https://slack.com/api/.
+	URL string
+
+	token string
+	mu    sync.Mutex
+	app   string
+	users map[string]User
+	fail  map[string]*failure
+	calls map[string]int
+	scope []string
+	page  int
+}
+
+// StartAPI starts a stand-in that accepts botToken, on loopback, closed when t ends.
+func StartAPI(t testing.TB, botToken string) *API {
+	t.Helper()
+	a := &API{
+		token: botToken,
+		users: map[string]User{},
+		fail:  map[string]*failure{},
+		calls: map[string]int{},
+		scope: DefaultScopes,
+	}
+	srv := httptest.NewServer(http.HandlerFunc(a.serve))
+	t.Cleanup(srv.Close)
+	a.URL = srv.URL + "/api/"
+	return a
+}
+
+// AddUser makes users.info know u (replacing a user with the same id).
+func (a *API) AddUser(u User) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.users[u.ID] = u
+}
+
+// FailNext makes the next n calls of method answer HTTP status, with a
+// Retry-After header when retryAfter is not empty.
+func (a *API) FailNext(method string, n int, status int, retryAfter string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.fail[method] = &failure{n: n, status: status, retryAfter: retryAfter}
+}
+
+// Calls counts the calls of method so far, failed ones included.
+func (a *API) Calls(method string) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.calls[method]
+}
+
+// SetAppToken sets the app-level token apps.connections.open accepts.
+func (a *API) SetAppToken(tok string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.app = tok
+}
+
+// SetPageSize caps the page size of users.list (default: the client's limit).
+func (a *API) SetPageSize(n int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.page = n
+}
+
+// SetScopes sets the scopes reported in the X-OAuth-Scopes header.
+func (a *API) SetScopes(scopes ...string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.scope = scopes
+}
+
+func (a *API) serve(w http.ResponseWriter, r *http.Request) {
+	method, ok := strings.CutPrefix(r.URL.Path, "/api/")
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	a.mu.Lock()
+	a.calls[method]++
+	f := a.fail[method]
+	var fl failure
+	if f != nil && f.n > 0 {
+		f.n--
+		fl = *f
+	}
+	scopes := strings.Join(a.scope, ",")
+	appToken := a.app
+	a.mu.Unlock()
+
+	if fl.status != 0 {
+		if fl.retryAfter != "" {
+			w.Header().Set("Retry-After", fl.retryAfter)
+		}
+		if fl.status == http.StatusTooManyRequests {
+			writeJSON(w, fl.status, map[string]any{"ok": false, "error": "ratelimited"})
+			return
+		}
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(fl.status)
+		_, _ = w.Write([]byte("<html><body>Slack is having trouble</body></html>"))
+		return
+	}
+	if r.Method != http.MethodPost && r.Method != http.MethodGet {
+		writeJSON(w, http.StatusMethodNotAllowed, map[string]any{"ok": false, "error": "method_not_supported"})
+		return
+	}
+	// Like Slack, take the token as a bearer header or a form field.
+	_ = r.ParseForm()
+	tok, bearer := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !bearer {
+		tok = r.Form.Get("token")
+	}
+	if tok == "" {
+		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "not_authed"})
+		return
+	}
+	if method == "apps.connections.open" {
+		switch {
+		case appToken == "" || tok == a.token:
+			writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "not_allowed_token_type"})
+		case tok != appToken:
+			writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "invalid_auth"})
+		default:
+			writeJSON(w, http.StatusOK, map[string]any{"ok": true,
+				"url": "ws://" + r.Host + "/link/?ticket=0c1e7a9b-2f3d-4e5a-8b6c-7d8e9f0a1b2c&app_id=" + AppID})
+		}
+		return
+	}
+	if tok != a.token {
+		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "invalid_auth"})
+		return
+	}
+	w.Header().Set("X-OAuth-Scopes", scopes)
+	w.Header().Set("X-Accepted-OAuth-Scopes", acceptedScopes[method])
+
+	switch method {
+	case "auth.test":
+		writeJSON(w, http.StatusOK, map[string]any{
+			"ok":                    true,
+			"url":                   "https://example.slack.com/",
+			"team":                  "Example",
+			"user":                  "statusbridge",
+			"team_id":               TeamID,
+			"user_id":               BotUserID,
+			"bot_id":                "B0BRIDGEBOT",
+			"is_enterprise_install": false,
+		})
+	case "users.info":
+		id := r.Form.Get("user")
+		a.mu.Lock()
+		u, ok := a.users[id]
+		a.mu.Unlock()
+		if !ok {
+			writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "user_not_found"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "user": userJSON(u, strings.Contains(scopes, "users:read.email"))})
+	case "users.list":
+		writeJSON(w, http.StatusOK, a.usersList(r, strings.Contains(scopes, "users:read.email")))
+	default:
+		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "unknown_method"})
+	}
+}
+
+var acceptedScopes = map[string]string{"users.info": "users:read", "users.list": "users:read", "auth.test": ""}
+
+// usersList serves one page of users.list, ordered by id, with Slack's
+// opaque-cursor pagination.
+func (a *API) usersList(r *http.Request, withEmail bool) map[string]any {
+	limit, err := strconv.Atoi(r.Form.Get("limit"))
+	if err != nil || limit <= 0 || limit > 1000 {
+		limit = 1000
+	}
+	after := ""
+	if c := r.Form.Get("cursor"); c != "" {
+		b, err := base64.StdEncoding.DecodeString(c)
+		if err != nil || !strings.HasPrefix(string(b), "user:") {
+			return map[string]any{"ok": false, "error": "invalid_cursor"}
+		}
+		after = strings.TrimPrefix(string(b), "user:")
+	}
+	a.mu.Lock()
+	if a.page > 0 && limit > a.page {
+		limit = a.page
+	}
+	ids := make([]string, 0, len(a.users))
+	for id := range a.users {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	start := sort.SearchStrings(ids, after)
+	members := []map[string]any{}
+	next := ""
+	for i := start; i < len(ids); i++ {
+		if len(members) == limit {
+			next = base64.StdEncoding.EncodeToString([]byte("user:" + ids[i]))
+			break
+		}
+		members = append(members, userJSON(a.users[ids[i]], withEmail))
+	}
+	a.mu.Unlock()
+	return map[string]any{
+		"ok":                true,
+		"members":           members,
+		"cache_ts":          1734567890,
+		"response_metadata": map[string]string{"next_cursor": next},
+	}
+}
+
+func userJSON(u User, withEmail bool) map[string]any {
+	name := strings.ToLower(u.ID)
+	if at := strings.IndexByte(u.Email, '@'); at > 0 {
+		name = u.Email[:at]
+	}
+	profile := map[string]any{
+		"real_name":                 name,
+		"display_name":              name,
+		"status_text":               u.StatusText,
+		"status_emoji":              u.StatusEmoji,
+		"status_emoji_display_info": displayInfo(u.TeamID, u.StatusEmoji),
+		"status_expiration":         u.StatusExpiration,
+		"fields":                    []any{},
+		"team":                      u.TeamID,
+	}
+	if withEmail && u.Email != "" && !u.Bot {
+		profile["email"] = u.Email
+	}
+	if u.Bot {
+		profile["bot_id"] = "B" + strings.TrimPrefix(u.ID, "U")
+		profile["always_active"] = true
+	}
+	return map[string]any{
+		"id":                  u.ID,
+		"team_id":             u.TeamID,
+		"name":                name,
+		"deleted":             u.Deleted,
+		"real_name":           name,
+		"tz":                  "Europe/Berlin",
+		"tz_label":            "Central European Time",
+		"tz_offset":           3600,
+		"profile":             profile,
+		"is_admin":            false,
+		"is_owner":            false,
+		"is_primary_owner":    false,
+		"is_restricted":       u.Restricted || u.UltraRestricted,
+		"is_ultra_restricted": u.UltraRestricted,
+		"is_bot":              u.Bot,
+		"is_stranger":         u.Stranger,
+		"is_app_user":         false,
+		"updated":             1734567890,
+		"is_email_confirmed":  u.Email != "",
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,240 @@
+package slackhandler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/statusbridge/statusbridge/bridge"
+)
+
+// DefaultAPIURL is Slack's Web API base URL.
+const DefaultAPIURL = "https://slack.com/api/"
+
+// slackbotID is Slackbot's user id, which Slack does not mark as a bot.
+const slackbotID = "USLACKBOT"
+
+// ErrAuth is wrapped by errors that mean Slack refused the bot token or its scopes.
+var ErrAuth = errors.New("slack refused the bot token")
+
+// AuthError says why Slack refused the bot token ("invalid_auth",
+// "token_revoked", "missing_scope", …); it never carries the token.
+type AuthError struct {
+	// Code is Slack's error code.
+	Code string
+	// Needed is the scope Slack asked for, on missing_scope.
+	Needed string
+}
+
+func (e *AuthError) Error() string {
+	msg := "slack refused the bot token: " + e.Code
+	if e.Needed != "" {
+		msg += " (needs scope " + e.Needed + ")"
+	}
+	return msg + "; check SLACK_BOT_TOKEN and the app's scopes"
+}
+
+// Is makes errors.Is(err, ErrAuth) true for every AuthError.
+func (e *AuthError) Is(target error) bool { return target == ErrAuth }
+
+// DirectoryOption configures a Directory.
+type DirectoryOption func(*Directory)
+
+// WithHTTPClient sets the HTTP client for Web API calls (default: 10 s timeout).
+func WithHTTPClient(c *http.Client) DirectoryOption { return func(d *Directory) { d.http = c } }
+
+// WithDirectoryLogger sets the directory's logger (default: discard).
+func WithDirectoryLogger(l *slog.Logger) DirectoryOption { return func(d *Directory) { d.log = l } }
+
+// Directory reads users from Slack's Web API with the bot token.
+type Directory struct {
+	api  *slack.Client
+	http *http.Client
+	log  *slog.Logger
+}
+
+// NewDirectory returns a directory that calls the Web API at apiURL (DefaultAPIURL when empty).
+func NewDirectory(botToken, apiURL string, opts ...DirectoryOption) *Directory {
+	d := &Directory{
+		http: &http.Client{Timeout: 10 * time.Second},
+		log:  slog.New(slog.DiscardHandler),
+	}
+	for _, o := range opts {
+		o(d)
+	}
+	if apiURL == "" {
+		apiURL = DefaultAPIURL
+	}
+	if !strings.HasSuffix(apiURL, "/") {
+		apiURL += "/"
+	}
+	// No slack-go retries: a 429 goes back to the caller as a ThrottledError,
+	// so the one retry layer (the bridge's) decides.
+	d.api = slack.New(botToken, slack.OptionAPIURL(apiURL), slack.OptionHTTPClient(d.http))
+	return d
+}
+
+// SlackUser reads one user with users.info. An unknown user is bridge.ErrNotFound,
+// a 429 is a *bridge.ThrottledError, a refused token is an *AuthError and
+// anything else is a *bridge.TransientError.
+func (d *Directory) SlackUser(ctx context.Context, id string) (bridge.SlackUser, error) {
+	u, err := d.api.GetUserInfoContext(ctx, id)
+	if err != nil {
+		err = classify("users.info", err)
+		d.log.Debug("slack users.info failed", "user", id, "err", err)
+		return bridge.SlackUser{}, err
+	}
+	return slackUser(u), nil
+}
+
+// AuthTest calls auth.test and reports the bot's team id, its user id and the
+// token's scopes (from the X-OAuth-Scopes header).
+func (d *Directory) AuthTest(ctx context.Context) (team, user string, scopes []string, err error) {
+	r, err := d.api.AuthTestContext(ctx)
+	if err != nil {
+		err = classify("auth.test", err)
+		d.log.Debug("slack auth.test failed", "err", err)
+		return "", "", nil, err
+	}
+	for _, s := range strings.Split(r.Header.Get("X-OAuth-Scopes"), ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			scopes = append(scopes, s)
+		}
+	}
+	return r.TeamID, r.UserID, scopes, nil
+}
+
+// maxThrottles is how many 429s in a row Users waits out before giving up.
+const maxThrottles = 5
+
+// Users pages through the workspace directory (users.list) and calls fn with
+// each user and their current status, stopping at fn's first error. A 429
+// is waited out (Retry-After, at most maxThrottles times in a row) and the
+// listing resumes where it stopped.
+func (d *Directory) Users(ctx context.Context, fn func(u bridge.SlackUser, s bridge.Status) error) error {
+	p := d.api.GetUsersPaginated(slack.GetUsersOptionLimit(200), slack.GetUsersOptionIncludeLocale(false))
+	throttles := 0
+	for {
+		next, err := p.Next(ctx)
+		if p.Done(err) {
+			return nil
+		}
+		if err != nil {
+			err = classify("users.list", err)
+			var thr *bridge.ThrottledError
+			if errors.As(err, &thr) && throttles < maxThrottles {
+				throttles++
+				d.log.Debug("slack users.list throttled; waiting", "retry_after", thr.RetryAfter)
+				if werr := sleepCtx(ctx, thr.RetryAfter); werr != nil {
+					return fmt.Errorf("slack users.list: %w", werr)
+				}
+				continue
+			}
+			return err
+		}
+		throttles = 0
+		for i := range next.Users {
+			u := &next.Users[i]
+			if err := fn(slackUser(u), StatusFromProfile(profileOf(u))); err != nil {
+				return err
+			}
+		}
+		p = next
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// profileOf converts slack-go's profile to the fields StatusFromProfile reads.
+func profileOf(u *slack.User) Profile {
+	p := Profile{
+		StatusText:       u.Profile.StatusText,
+		StatusEmoji:      u.Profile.StatusEmoji,
+		StatusExpiration: int64(u.Profile.StatusExpiration),
+		Email:            u.Profile.Email,
+	}
+	for _, d := range u.Profile.StatusEmojiDisplayInfo {
+		p.StatusEmojiDisplayInfo = append(p.StatusEmojiDisplayInfo, EmojiDisplayInfo{
+			EmojiName: d.EmojiName, DisplayAlias: d.DisplayAlias, Unicode: d.Unicode, DisplayURL: d.DisplayURL,
+		})
+	}
+	return p
+}
+
+func slackUser(u *slack.User) bridge.SlackUser {
+	return bridge.SlackUser{
+		ID:       u.ID,
+		TeamID:   u.TeamID,
+		Email:    u.Profile.Email,
+		Deleted:  u.Deleted,
+		Bot:      u.IsBot || u.ID == slackbotID,
+		Guest:    u.IsRestricted || u.IsUltraRestricted,
+		External: u.IsStranger,
+	}
+}
+
+// classify turns a slack-go error into the bridge's error kinds.
+func classify(method string, err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("slack %s: %w", method, err)
+	}
+	var rl *slack.RateLimitedError
+	if errors.As(err, &rl) {
+		return &bridge.ThrottledError{RetryAfter: rl.RetryAfter, Err: err}
+	}
+	var se slack.SlackErrorResponse
+	if errors.As(err, &se) {
+		switch se.Err {
+		case "user_not_found", "users_not_found", "user_not_visible":
+			return fmt.Errorf("slack %s: %s: %w", method, se.Err, bridge.ErrNotFound)
+		case "invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive",
+			"missing_scope", "no_permission", "not_allowed_token_type", "ekm_access_denied":
+			return &AuthError{Code: se.Err, Needed: se.Needed}
+		case "ratelimited":
+			return &bridge.ThrottledError{Err: err}
+		}
+		return &bridge.TransientError{Reason: "slack " + method + ": " + se.Err, Err: err}
+	}
+	var sc slack.StatusCodeError
+	if errors.As(err, &sc) {
+		if sc.Code == http.StatusTooManyRequests {
+			return &bridge.ThrottledError{Err: err}
+		}
+		return &bridge.TransientError{Reason: fmt.Sprintf("slack %s: HTTP %d", method, sc.Code), Err: err}
+	}
+	return &bridge.TransientError{Reason: "slack " + method + ": " + err.Error(), Err: err}
+}
+
+// OpenConnection asks Slack for a Socket Mode WebSocket URL
+// (apps.connections.open) with an app-level token (xapp-…, scope
+// connections:write). The URL carries a one-time ticket: do not log it.
+func OpenConnection(ctx context.Context, appToken, apiURL string) (string, error) {
+	if apiURL == "" {
+		apiURL = DefaultAPIURL
+	}
+	if !strings.HasSuffix(apiURL, "/") {
+		apiURL += "/"
+	}
+	api := slack.New("", slack.OptionAppLevelToken(appToken), slack.OptionAPIURL(apiURL),
+		slack.OptionHTTPClient(&http.Client{Timeout: 10 * time.Second}))
+	_, url, err := api.StartSocketModeContext(ctx)
+	if err != nil {
+		return "", classify("apps.connections.open", err)
+	}
+	return url, nil
+}
