@@ -149,6 +149,7 @@ func (e Event) StatusChange(source string) (bridge.Change, error) {
 		EventID:   e.EventID,
 		EventTime: time.Unix(e.EventTime, 0),
 		Source:    source,
+		EventType: e.InnerType,
 	}
 	if err := c.Validate(); err != nil {
 		return bridge.Change{}, fmt.Errorf("%w: %v", ErrInvalidEvent, err)

@@ -107,7 +107,7 @@ func TestStatusEventSubmitsExactChange(t *testing.T) {
 			want := bridge.Change{
 				UserID: "U0123ABCD", TeamID: "T0EXAMPLE1",
 				Status:  bridge.Status{Text: "Vacationing", Emoji: "🌴", EmojiName: ":palm_tree:", Expiration: 1742000000},
-				EventID: "Ev0PV52K21", EventTime: time.Unix(1741944410, 0), Source: "http",
+				EventID: "Ev0PV52K21", EventTime: time.Unix(1741944410, 0), Source: "http", EventType: typ,
 			}
 			got := f.sub.got()
 			if len(got) != 1 {
