@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -199,11 +200,8 @@ func (e *Engine) Process(ctx context.Context, j Job) {
 		e.record(rec, log, e.Queue.Complete(rec, j, nil, e.Now()))
 		return
 	}
-	if err != nil && !errors.Is(err, ErrUnmapped) {
-		err = &TransientError{Reason: "resolve: " + err.Error(), Err: err}
-	}
 	if err != nil {
-		e.fail(ctx, rec, log, j, err)
+		e.fail(ctx, rec, log, j, fmt.Errorf("resolve: %w", err), false)
 		return
 	}
 
@@ -216,13 +214,13 @@ func (e *Engine) Process(ctx context.Context, j Job) {
 	}
 	if e.Limiter != nil {
 		if err := e.Limiter.Wait(ctx); err != nil {
-			e.fail(ctx, rec, log, j, &TransientError{Reason: "rate limiter: " + err.Error(), Err: err})
+			e.fail(ctx, rec, log, j, &TransientError{Reason: "rate limiter: " + err.Error(), Err: err}, false)
 			return
 		}
 	}
 	err = e.Publisher.SetStatusMessage(ctx, entra, msg)
 	if err != nil {
-		e.fail(ctx, rec, log, j, err)
+		e.fail(ctx, rec, log, j, err, true)
 		return
 	}
 	e.Observer.GraphCall("ok")
@@ -234,28 +232,33 @@ func (e *Engine) Process(ctx context.Context, j Job) {
 	e.record(rec, log, e.Queue.Complete(rec, j, &Applied{Message: msg, EntraID: entra, AppliedAt: e.Now()}, e.Now()))
 }
 
-func (e *Engine) fail(ctx, rec context.Context, log *slog.Logger, j Job, err error) {
+// fail records a failed attempt. graph says whether the failure came from
+// the Teams call itself (it counts in metrics and a 429 tightens the limiter).
+func (e *Engine) fail(ctx, rec context.Context, log *slog.Logger, j Job, err error, graph bool) {
 	d := Decide(err, j.Attempts, e.Policy, e.Jitter())
 	now := e.Now()
+	count := func(outcome string) {
+		if graph {
+			e.Observer.GraphCall(outcome)
+		}
+	}
 	switch d.Action {
 	case Snooze:
-		e.Observer.GraphCall("throttled")
-		if e.Limiter != nil {
+		count("throttled")
+		if graph && e.Limiter != nil {
 			if perr := e.Limiter.Penalize(ctx, d.After); perr != nil {
 				log.Warn("could not tighten the rate limiter", "err", perr)
 			}
 		}
-		log.Debug("throttled; snoozing", "after", d.After)
+		log.Debug("throttled; snoozing", "after", d.After, "err", err)
 		e.record(rec, log, e.Queue.Retry(rec, j, now.Add(d.After), d.Attempts, d.Reason))
 	case Park:
-		if !errors.Is(err, ErrUnmapped) {
-			e.Observer.GraphCall("permanent")
-		}
+		count("permanent")
 		e.Observer.Parked()
 		log.Warn("user parked", "reason", d.Reason)
 		e.record(rec, log, e.Queue.Park(rec, j, d.Reason, now))
 	default:
-		e.Observer.GraphCall("transient")
+		count("transient")
 		// Log when the error changes, not on every attempt.
 		if d.Reason != j.LastError {
 			log.Warn("update failed; will retry", "err", d.Reason, "attempt", d.Attempts, "after", d.After)
