@@ -89,12 +89,23 @@ func (c config) duration(env string) time.Duration {
 	return d
 }
 
-// secrets returns the configured secret values, so tests can check none leaks.
-func (c config) secrets() []string {
+// secrets returns the configured secret values, and Azure's, so that output
+// can be scrubbed of them.
+func (c config) secrets(getenv func(string) string) []string {
 	var out []string
 	for _, s := range settings {
 		if s.secret && c[s.env] != "" {
 			out = append(out, c[s.env])
+			if u, err := url.Parse(c[s.env]); err == nil && u.User != nil {
+				if pw, ok := u.User.Password(); ok {
+					out = append(out, pw)
+				}
+			}
+		}
+	}
+	for _, env := range []string{"AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PASSWORD"} {
+		if v := getenv(env); v != "" {
+			out = append(out, v)
 		}
 	}
 	return out

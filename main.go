@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strings"
 	"syscall"
 )
 
@@ -65,6 +66,7 @@ func commands() []command {
 		{"serve", "", "run the bridge: Slack intake, workers, health and metrics", runServe},
 		{"mapping", "set|get|rm|ls …", "manage Slack user → Entra object id mappings", runMapping},
 		{"parked", "ls|retry …", "list users set aside after a permanent failure, and retry them", runParked},
+		{"doctor", "[--public-url URL]", "check the settings, Slack, Graph, the store and the intake; one line each", runDoctor},
 		{"healthcheck", "", "exit 0 when the local bridge answers /healthz (for container health checks)", runHealthcheck},
 		{"version", "", "print the version", runVersion},
 	}
@@ -85,11 +87,64 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
-			return c.run(ctx, env, args[1:])
+			return scrub(c.run(ctx, env, args[1:]), knownSecrets(args, getenv))
 		}
 	}
 	usage(stderr)
 	return usageError{fmt.Sprintf("unknown command %q", args[0])}
+}
+
+// knownSecrets lists the secret values given in the environment or on the
+// command line.
+func knownSecrets(args []string, getenv func(string) string) []string {
+	var out []string
+	for _, s := range settings {
+		if !s.secret {
+			continue
+		}
+		if v := getenv(s.env); v != "" {
+			out = append(out, v)
+		}
+		for i, a := range args {
+			name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
+			if !strings.HasPrefix(a, "-") || name != s.flag {
+				continue
+			}
+			if hasVal {
+				out = append(out, val)
+			} else if i+1 < len(args) {
+				out = append(out, args[i+1])
+			}
+		}
+	}
+	for _, env := range []string{"AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PASSWORD"} {
+		if v := getenv(env); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// scrub removes secret values from an error's text.
+func scrub(err error, secrets []string) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	clean := msg
+	for _, s := range secrets {
+		if len(s) >= 8 {
+			clean = strings.ReplaceAll(clean, s, "[redacted]")
+		}
+	}
+	if clean == msg {
+		return err
+	}
+	var ue usageError
+	if errors.As(err, &ue) {
+		return usageError{clean}
+	}
+	return errors.New(clean)
 }
 
 func usage(w io.Writer) {

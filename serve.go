@@ -36,6 +36,8 @@ func runServe(ctx context.Context, env *runEnv, args []string) error {
 	if cfg.get("SLACK_APP_TOKEN") != "" && cfg.get("SLACK_BOT_TOKEN") == "" {
 		return errors.New("SLACK_BOT_TOKEN is not set: Socket Mode (SLACK_APP_TOKEN) also needs the app's bot token (xoxb-…, OAuth & Permissions)")
 	}
+	env.stderr = newRedactor(env.stderr, cfg.secrets(env.getenv))
+	env.stdout = newRedactor(env.stdout, cfg.secrets(env.getenv))
 	log := newLogger(cfg, env.stderr)
 	return serve(ctx, cfg, env, log)
 }

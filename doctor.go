@@ -1,0 +1,254 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/statusbridge/statusbridge/slackhandler"
+)
+
+// neededScopes are the bot scopes the bridge uses.
+var neededScopes = []string{"users:read", "users:read.email"}
+
+// doctor prints one line per check and counts failures.
+type doctor struct {
+	w     io.Writer
+	fails int
+}
+
+func (d *doctor) pass(check, format string, args ...any) {
+	fmt.Fprintf(d.w, "PASS  %-14s %s\n", check, fmt.Sprintf(format, args...))
+}
+
+func (d *doctor) warn(check, format string, args ...any) {
+	fmt.Fprintf(d.w, "WARN  %-14s %s\n", check, fmt.Sprintf(format, args...))
+}
+
+func (d *doctor) fail(check, fix, format string, args ...any) {
+	d.fails++
+	fmt.Fprintf(d.w, "FAIL  %-14s %s\n      fix: %s\n", check, fmt.Sprintf(format, args...), fix)
+}
+
+func runDoctor(ctx context.Context, env *runEnv, args []string) error {
+	fs := newFlagSet(env, "doctor", "[flags]")
+	resolve := registerFlags(fs, env.getenv)
+	var publicURL string
+	fs.StringVar(&publicURL, "public-url", env.getenv("STATUSBRIDGE_PUBLIC_URL"),
+		"the bridge's public https://…/slack/events URL, to check that it answers as Slack expects (env STATUSBRIDGE_PUBLIC_URL)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	out := newRedactor(env.stdout, knownSecrets(args, env.getenv))
+	d := &doctor{w: out}
+	cfg, err := resolve()
+	if err != nil {
+		d.fail("config", "correct the setting; `statusbridge --help` documents each one", "%v", err)
+		return fmt.Errorf("%d check(s) failed", d.fails)
+	}
+	d.checkConfig(cfg, env.getenv)
+	d.checkSlack(ctx, cfg)
+	d.checkGraph(ctx, cfg, env.getenv)
+	d.checkStore(ctx, cfg)
+	d.checkIntake(ctx, cfg, publicURL)
+	if d.fails > 0 {
+		return fmt.Errorf("%d check(s) failed", d.fails)
+	}
+	fmt.Fprintln(out, "all checks passed")
+	return nil
+}
+
+func (d *doctor) checkConfig(cfg config, getenv func(string) string) {
+	secret, app, bot := cfg.get("SLACK_SIGNING_SECRET"), cfg.get("SLACK_APP_TOKEN"), cfg.get("SLACK_BOT_TOKEN")
+	switch {
+	case secret == "" && app == "":
+		d.fail("config", "set SLACK_SIGNING_SECRET (HTTP) or SLACK_APP_TOKEN and SLACK_BOT_TOKEN (Socket Mode)", "no Slack intake is configured")
+	case app != "" && bot == "":
+		d.fail("config", "set SLACK_BOT_TOKEN (OAuth & Permissions → Bot User OAuth Token)", "Socket Mode needs the bot token too")
+	default:
+		var modes []string
+		if secret != "" {
+			modes = append(modes, "HTTP on "+cfg.get("STATUSBRIDGE_LISTEN"))
+		}
+		if app != "" {
+			modes = append(modes, "Socket Mode")
+		}
+		store := "embedded store in " + cfg.get("STATUSBRIDGE_DATA_DIR")
+		if cfg.get("REDIS_URL") != "" {
+			store = "Redis"
+		}
+		d.pass("config", "intake: %s; %s; Graph %s", strings.Join(modes, " and "), store, cfg.get("STATUSBRIDGE_GRAPH_URL"))
+	}
+}
+
+func (d *doctor) checkSlack(ctx context.Context, cfg config) {
+	tok := cfg.get("SLACK_BOT_TOKEN")
+	if tok == "" {
+		d.warn("slack auth", "SLACK_BOT_TOKEN is not set: no Socket Mode and no email discovery (admin-set mappings only)")
+		return
+	}
+	dir := slackhandler.NewDirectory(tok, cfg.get("SLACK_API_URL"))
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	team, user, scopes, err := dir.AuthTest(ctx)
+	if err != nil {
+		d.fail("slack auth", "set SLACK_BOT_TOKEN to the app's current Bot User OAuth Token (OAuth & Permissions), and reinstall the app if it was revoked", "auth.test failed: %v", err)
+		return
+	}
+	d.pass("slack auth", "team %s, bot user %s", team, user)
+	var missing []string
+	for _, s := range neededScopes {
+		if !slices.Contains(scopes, s) {
+			missing = append(missing, s)
+		}
+	}
+	if len(missing) > 0 {
+		d.fail("slack scopes", "add the bot scopes "+strings.Join(missing, ", ")+" under OAuth & Permissions (or use slack-app/manifest-*.yaml) and reinstall the app",
+			"missing %s (granted: %s)", strings.Join(missing, ", "), strings.Join(scopes, ", "))
+		return
+	}
+	d.pass("slack scopes", "%s granted", strings.Join(neededScopes, ", "))
+}
+
+func (d *doctor) checkGraph(ctx context.Context, cfg config, getenv func(string) string) {
+	if cfg.bool("STATUSBRIDGE_DRY_RUN") {
+		d.warn("graph", "dry run is on (STATUSBRIDGE_DRY_RUN): Teams updates are logged, not sent")
+	}
+	client, err := newFinder(cfg, getenv)
+	if err != nil {
+		d.fail("graph", "set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_CERTIFICATE_PATH or AZURE_CLIENT_SECRET", "%v", err)
+		return
+	}
+	if client == nil {
+		d.warn("graph", "no Azure settings: the bridge runs in dry run until AZURE_TENANT_ID, AZURE_CLIENT_ID and a certificate or secret are set")
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := client.Probe(ctx); err != nil {
+		d.fail("graph", "grant the application permissions Presence.ReadWrite.All and User.Read.All with admin consent (Entra admin center → App registrations → API permissions), and check the tenant, client id and credential",
+			"%v", err)
+		return
+	}
+	d.pass("graph", "token obtained and a Graph read succeeded at %s", cfg.get("STATUSBRIDGE_GRAPH_URL"))
+}
+
+func (d *doctor) checkStore(ctx context.Context, cfg config) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	st, err := openAdmin(ctx, cfg, discardLogger())
+	if err != nil {
+		d.fail("store", "check REDIS_URL (or STATUSBRIDGE_DATA_DIR) and that the store is running", "%v", err)
+		return
+	}
+	defer st.Close()
+	if err := st.Ping(ctx); err != nil {
+		d.fail("store", "check REDIS_URL and that Redis is running", "%v", err)
+		return
+	}
+	if checker, ok := st.backend.(interface {
+		CheckConfig(context.Context) ([]string, error)
+	}); ok {
+		warnings, err := checker.CheckConfig(ctx)
+		if err != nil {
+			d.warn("store", "reachable, but its configuration could not be read: %v", err)
+			return
+		}
+		if len(warnings) > 0 {
+			d.fail("store", "run Redis with maxmemory-policy noeviction and appendonly yes (redis.conf, or CONFIG SET … then CONFIG REWRITE)",
+				"%s", strings.Join(warnings, "; "))
+			return
+		}
+		d.pass("store", "Redis reachable, noeviction, AOF on")
+		return
+	}
+	d.pass("store", "embedded store reachable (%s)", cfg.get("STATUSBRIDGE_DATA_DIR"))
+}
+
+func (d *doctor) checkIntake(ctx context.Context, cfg config, publicURL string) {
+	if cfg.get("SLACK_APP_TOKEN") != "" {
+		d.checkSocketMode(ctx, cfg)
+	}
+	secret := cfg.get("SLACK_SIGNING_SECRET")
+	if secret == "" {
+		return
+	}
+	if publicURL == "" {
+		d.warn("public url", "not checked: pass --public-url https://<host>/slack/events to check that Slack can reach the bridge")
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	challenge := fmt.Sprintf("doctor-%d", time.Now().UnixNano())
+	body, _ := json.Marshal(map[string]string{"type": "url_verification", "token": "doctor", "challenge": challenge})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, publicURL, bytes.NewReader(body))
+	if err != nil {
+		d.fail("public url", "give an absolute https URL ending in /slack/events", "%v", err)
+		return
+	}
+	ts, sig := signSlack(secret, time.Now(), body)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Slack-Request-Timestamp", ts)
+	req.Header.Set("X-Slack-Signature", sig)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		d.fail("public url", "make the URL reachable from the internet (load balancer, DNS, TLS) and point it at the bridge", "%v", err)
+		return
+	}
+	defer resp.Body.Close()
+	got, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized:
+		d.fail("public url", "the bridge behind the URL uses another SLACK_SIGNING_SECRET", "answered 401")
+	case resp.StatusCode != http.StatusOK || !strings.Contains(string(got), challenge):
+		d.fail("public url", "point the URL at the bridge's /slack/events", "answered %s without the challenge", resp.Status)
+	default:
+		d.pass("public url", "%s answers Slack's url_verification", publicURL)
+	}
+}
+
+func (d *doctor) checkSocketMode(ctx context.Context, cfg config) {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := socketModeReachable(ctx, cfg); err != nil {
+		fix := "set SLACK_APP_TOKEN to an app-level token with connections:write (Basic Information → App-Level Tokens), enable Socket Mode, and allow outbound HTTPS to Slack"
+		d.fail("socket mode", fix, "%v", err)
+		return
+	}
+	d.pass("socket mode", "apps.connections.open answered with a WebSocket URL")
+}
+
+// socketModeReachable asks Slack for a Socket Mode URL with the app token.
+func socketModeReachable(ctx context.Context, cfg config) error {
+	url, err := slackhandler.OpenConnection(ctx, cfg.get("SLACK_APP_TOKEN"), cfg.get("SLACK_API_URL"))
+	if err != nil {
+		return err
+	}
+	if url == "" {
+		return errors.New("apps.connections.open gave no URL")
+	}
+	return nil
+}
+
+// signSlack signs a request body the way Slack does, so doctor can talk to
+// the bridge's public URL as Slack would.
+func signSlack(secret string, ts time.Time, body []byte) (tsHeader, sigHeader string) {
+	tsHeader = strconv.FormatInt(ts.Unix(), 10)
+	mac := hmac.New(sha256.New, []byte(secret))
+	fmt.Fprintf(mac, "v0:%s:%s", tsHeader, body)
+	return tsHeader, "v0=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
