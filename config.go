@@ -49,6 +49,8 @@ var settings = []setting{
 		help: "skip Entra instance discovery, for private and disconnected clouds (with AZURE_AUTHORITY_HOST)"},
 	{env: "STATUSBRIDGE_MANAGED_IDENTITY", flag: "managed-identity", def: "false", check: boolean,
 		help: "authenticate to Graph with the Azure managed identity (AZURE_CLIENT_ID picks a user-assigned one)"},
+	{env: "STATUSBRIDGE_SOCKET_STALE_AFTER", flag: "socket-stale-after", def: "2m", check: durationRange(time.Second, time.Hour),
+		help: "Socket Mode watchdog: reconnect when nothing, not even a ping, arrived for this long"},
 	{env: "STATUSBRIDGE_WORKERS", flag: "workers", def: "8", check: intRange(1, 256),
 		help: "concurrent Teams updates per process"},
 	{env: "STATUSBRIDGE_LEASE", flag: "lease", def: "30s", check: durationRange(3*time.Second, time.Hour),

@@ -90,11 +90,20 @@ func serve(ctx context.Context, cfg config, env *runEnv, log *slog.Logger) error
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
+	var socket *slackhandler.SocketRunner
+	if appTok := cfg.get("SLACK_APP_TOKEN"); appTok != "" {
+		socket = slackhandler.NewSocketRunner(appTok, cfg.get("SLACK_BOT_TOKEN"), cfg.get("SLACK_API_URL"), engine,
+			slackhandler.WithSocketLogger(log), slackhandler.WithStaleAfter(cfg.duration("STATUSBRIDGE_SOCKET_STALE_AFTER")))
+	}
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
 		pctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := st.Ping(pctx); err != nil {
 			http.Error(w, "not ready: store unreachable", http.StatusServiceUnavailable)
+			return
+		}
+		if socket != nil && !socket.Connected() {
+			http.Error(w, "not ready: Socket Mode is not connected", http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, "ready")
@@ -129,7 +138,19 @@ func serve(ctx context.Context, cfg config, env *runEnv, log *slog.Logger) error
 		defer wg.Done()
 		engine.Run(workCtx)
 	}()
-	serveErr := make(chan error, len(servers))
+	serveErr := make(chan error, len(servers)+1)
+	socketCtx, stopSocket := context.WithCancel(ctx)
+	defer stopSocket()
+	var socketDone chan struct{}
+	if socket != nil {
+		socketDone = make(chan struct{})
+		go func() {
+			defer close(socketDone)
+			if err := socket.Run(socketCtx); err != nil {
+				serveErr <- err
+			}
+		}()
+	}
 	for i, s := range servers {
 		log.Info("listening", "addr", listeners[i].Addr().String())
 		go func() {
@@ -139,16 +160,20 @@ func serve(ctx context.Context, cfg config, env *runEnv, log *slog.Logger) error
 		}()
 	}
 	log.Info("statusbridge started", "version", version, "store", st.kind, "dry_run", isDryRun(publisher),
-		"workers", engine.Workers, "http_intake", cfg.get("SLACK_SIGNING_SECRET") != "")
+		"workers", engine.Workers, "http_intake", cfg.get("SLACK_SIGNING_SECRET") != "", "socket_mode", socket != nil)
 
 	var runErr error
 	select {
 	case <-ctx.Done():
 		log.Info("shutting down")
 	case runErr = <-serveErr:
-		log.Error("HTTP server failed", "err", runErr)
+		log.Error("stopping", "err", runErr)
 	}
 	// Reverse order of start-up: stop intake, drain workers, close the store.
+	stopSocket()
+	if socketDone != nil {
+		<-socketDone
+	}
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	for _, s := range servers {
 		s.Shutdown(sctx)
