@@ -61,9 +61,8 @@ func EmojiUnicode(code string, info []EmojiDisplayInfo) string {
 					return withSkinTone(u, tone)
 				}
 			}
-			if d.Unicode == "" && d.DisplayURL != "" {
-				return "" // custom emoji: an image only
-			}
+			// No Unicode: a custom emoji (an image only), unless the name is
+			// a standard one (Slack does not let custom emoji take those).
 		}
 	}
 	if u := standardEmoji(name); u != "" {

@@ -61,9 +61,14 @@ func TestStatusFromProfile(t *testing.T) {
 		{"custom emoji dropped",
 			Profile{StatusText: "Commuting", StatusEmoji: ":docs-team-in-transit:", StatusEmojiDisplayInfo: custom("docs-team-in-transit")},
 			bridge.Status{Text: "Commuting", EmojiName: ":docs-team-in-transit:"}},
-		{"custom emoji shadowing a standard name is still custom",
+		// Slack refuses custom emoji names that a standard emoji has, so a
+		// standard name without Unicode in the display info is still standard.
+		{"standard name without unicode in display info",
 			Profile{StatusEmoji: ":car:", StatusEmojiDisplayInfo: custom("car")},
-			bridge.Status{EmojiName: ":car:"}},
+			bridge.Status{Emoji: "🚗", EmojiName: ":car:"}},
+		{"custom emoji dropped",
+			Profile{StatusEmoji: ":partyparrot:", StatusEmojiDisplayInfo: custom("partyparrot")},
+			bridge.Status{EmojiName: ":partyparrot:"}},
 		{"custom alias of a standard emoji",
 			Profile{StatusEmoji: ":thumbs:", StatusEmojiDisplayInfo: []EmojiDisplayInfo{{EmojiName: "thumbs", DisplayAlias: "+1", DisplayURL: "https://x/y.png"}}},
 			bridge.Status{Emoji: "👍", EmojiName: ":thumbs:"}},
