@@ -227,7 +227,11 @@ func (e *Engine) Process(ctx context.Context, j Job) {
 	if msg.Clear() {
 		log.Info("status cleared in Teams", "entra_id", entra)
 	} else {
-		log.Info("status set in Teams", "entra_id", entra, "content", msg.Content, "expiry", msg.Expiry)
+		args := []any{"entra_id", entra, "content", msg.Content}
+		if !msg.Expiry.IsZero() {
+			args = append(args, "expiry_utc", msg.Expiry.UTC().Format(time.RFC3339))
+		}
+		log.Info("status set in Teams", args...)
 	}
 	e.record(rec, log, e.Queue.Complete(rec, j, &Applied{Message: msg, EntraID: entra, AppliedAt: e.Now()}, e.Now()))
 }

@@ -1,0 +1,170 @@
+package redisstore
+
+import "github.com/redis/go-redis/v9"
+
+// The per-user hash holds these fields:
+//
+//	d    desired change (JSON)
+//	t    its event time, 20 decimal digits so that strings compare as numbers
+//	f    fingerprint of the desired status
+//	rev  revision of the desired change
+//	sub  when the last accepted change arrived (Unix ms)
+//	a    last applied state (JSON)
+//	n    failed attempts at this revision
+//	e    last error
+//	tok  lease token while a worker holds the user
+//	pr   park reason while parked
+//
+// The due sorted set scores a user with its due time, or its lease deadline
+// while leased (Unix ms). The parked sorted set scores a user with the time
+// it was parked. Scripts reach user hashes they did not get in KEYS only
+// through the shared hash tag, so they stay on one Cluster slot.
+
+// submitScript: KEYS user, due, parked, event; ARGV hasEvent, eventTTLms,
+// timeKey, fingerprint, desiredJSON, nowMs, user.
+var submitScript = redis.NewScript(`
+if ARGV[1] == '1' then
+  if not redis.call('SET', KEYS[4], '1', 'NX', 'PX', ARGV[2]) then return 'duplicate' end
+end
+local cur = redis.call('HMGET', KEYS[1], 't', 'f', 'tok')
+if cur[1] then
+  if ARGV[3] < cur[1] then return 'stale' end
+  if ARGV[4] == cur[2] then
+    if ARGV[3] > cur[1] then redis.call('HSET', KEYS[1], 't', ARGV[3]) end
+    return 'unchanged'
+  end
+end
+redis.call('HINCRBY', KEYS[1], 'rev', 1)
+redis.call('HSET', KEYS[1], 'd', ARGV[5], 't', ARGV[3], 'f', ARGV[4], 'sub', ARGV[6], 'n', 0, 'e', '')
+redis.call('HDEL', KEYS[1], 'pr')
+redis.call('ZREM', KEYS[3], ARGV[7])
+local now = tonumber(ARGV[6])
+local score = redis.call('ZSCORE', KEYS[2], ARGV[7])
+if score then score = tonumber(score) end
+local leased = cur[3] and cur[3] ~= '' and score and score > now
+if not leased and (not score or score > now) then
+  redis.call('ZADD', KEYS[2], now, ARGV[7])
+end
+return 'accepted'
+`)
+
+// claimScript: KEYS due; ARGV nowMs, deadlineMs, max, tokenBase, userKeyPrefix.
+var claimScript = redis.NewScript(`
+local ids = redis.call('ZRANGE', KEYS[1], '-inf', ARGV[1], 'BYSCORE', 'LIMIT', 0, tonumber(ARGV[3]))
+local out = {}
+for i, id in ipairs(ids) do
+  local k = ARGV[5] .. id
+  local v = redis.call('HMGET', k, 'd', 'rev', 'a', 'n', 'e')
+  if not v[1] then
+    redis.call('ZREM', KEYS[1], id)
+  else
+    local tok = ARGV[4] .. '-' .. i
+    redis.call('ZADD', KEYS[1], ARGV[2], id)
+    redis.call('HSET', k, 'tok', tok)
+    out[#out + 1] = {id, tok, v[1], v[2] or '0', v[3] or '', v[4] or '0', v[5] or ''}
+  end
+end
+return out
+`)
+
+// leaseCheck is the common head of the scripts that end a lease: KEYS user,
+// due; ARGV token, rev, …. It returns 0 when the token no longer holds the
+// lease, and sets newer when a change came in since the claim.
+const leaseCheck = `
+local cur = redis.call('HMGET', KEYS[1], 'tok', 'rev', 'sub')
+if not cur[1] or cur[1] == '' or cur[1] ~= ARGV[1] then return 0 end
+redis.call('HDEL', KEYS[1], 'tok')
+local newer = cur[2] ~= ARGV[2]
+local function dueAt(ms)
+  local sub = tonumber(cur[3]) or ms
+  if sub < ms then ms = sub end
+  redis.call('ZADD', KEYS[2], ms, ARGV[3])
+end
+`
+
+// completeScript: KEYS user, due; ARGV token, rev, user, nowMs, hasApplied, appliedJSON.
+var completeScript = redis.NewScript(leaseCheck + `
+if ARGV[5] == '1' then redis.call('HSET', KEYS[1], 'a', ARGV[6]) end
+redis.call('HSET', KEYS[1], 'n', 0, 'e', '')
+if newer then dueAt(tonumber(ARGV[4])) else redis.call('ZREM', KEYS[2], ARGV[3]) end
+return 1
+`)
+
+// retryScript: KEYS user, due; ARGV token, rev, user, atMs, attempts, lastErr.
+var retryScript = redis.NewScript(leaseCheck + `
+if newer then
+  dueAt(tonumber(ARGV[4]))
+else
+  redis.call('HSET', KEYS[1], 'n', ARGV[5], 'e', ARGV[6])
+  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
+end
+return 1
+`)
+
+// parkScript: KEYS user, due, parked; ARGV token, rev, user, nowMs, reason.
+var parkScript = redis.NewScript(leaseCheck + `
+if newer then
+  dueAt(tonumber(ARGV[4]))
+else
+  redis.call('ZREM', KEYS[2], ARGV[3])
+  redis.call('ZADD', KEYS[3], ARGV[4], ARGV[3])
+  redis.call('HSET', KEYS[1], 'pr', ARGV[5])
+end
+return 1
+`)
+
+// releaseScript: KEYS user, due; ARGV token, rev, user, nowMs.
+var releaseScript = redis.NewScript(leaseCheck + `
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
+return 1
+`)
+
+// unparkFn moves a parked user to the due set: KEYS user, due, parked; ARGV
+// user, nowMs. It returns 1 when the user was parked.
+const unparkFn = `
+local function unpark()
+  if not redis.call('ZSCORE', KEYS[3], ARGV[1]) then return 0 end
+  redis.call('ZREM', KEYS[3], ARGV[1])
+  redis.call('HDEL', KEYS[1], 'pr')
+  redis.call('HSET', KEYS[1], 'n', 0)
+  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+  return 1
+end
+`
+
+// unparkScript: KEYS user, due, parked; ARGV user, nowMs.
+var unparkScript = redis.NewScript(unparkFn + `
+return unpark()
+`)
+
+// setMappingScript: KEYS user, due, parked, mappings; ARGV user, nowMs, mappingJSON.
+var setMappingScript = redis.NewScript(unparkFn + `
+redis.call('HSET', KEYS[4], ARGV[1], ARGV[3])
+unpark()
+return 1
+`)
+
+// deleteMappingScript: KEYS user, due, parked, mappings; ARGV user, nowMs.
+var deleteMappingScript = redis.NewScript(unparkFn + `
+local n = redis.call('HDEL', KEYS[4], ARGV[1])
+unpark()
+return n
+`)
+
+// listParkedScript: KEYS parked; ARGV userKeyPrefix. Returns user, since, reason triples.
+var listParkedScript = redis.NewScript(`
+local ids = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+local out = {}
+for i = 1, #ids, 2 do
+  local reason = redis.call('HGET', ARGV[1] .. ids[i], 'pr') or ''
+  out[#out + 1] = {ids[i], tostring(ids[i + 1]), reason}
+end
+return out
+`)
+
+// penalizeScript: KEYS penalty; ARGV ms. It never shortens a longer penalty.
+var penalizeScript = redis.NewScript(`
+local cur = redis.call('PTTL', KEYS[1])
+if cur < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], '1', 'PX', ARGV[1]) end
+return 1
+`)

@@ -1,0 +1,406 @@
+// Package redisstore is statusbridge's Redis store: the durable keyed queue,
+// parked users, identity mappings and the shared Graph rate limiter, for any
+// number of replicas sharing one Redis (standalone, Sentinel or Cluster).
+//
+// REDIS_URL takes one of these forms:
+//
+//	redis://[user:password@]host:6379[/db][?options]      standalone
+//	rediss://…                                            standalone over TLS
+//	unix://[user:password@]/path/redis.sock[?db=N]        standalone over a socket
+//	redis+sentinel://[user:password@]h1:26379,h2:26379/mymaster[/db][?options]
+//	redis+cluster://[user:password@]h1:6379,h2:6379[?options]
+//
+// rediss+sentinel:// and rediss+cluster:// use TLS. For Sentinel the user
+// info authenticates to the master; sentinel_username and sentinel_password
+// query options authenticate to the sentinels. The other options are
+// go-redis's (dial_timeout, read_timeout, write_timeout, max_retries, …); by
+// default every timeout is 1 s so that callers fail fast while Redis is down.
+//
+// Every key starts with the hash tag {prefix} (default {statusbridge}), so
+// each atomic step is one Lua script on one Cluster slot:
+//
+//	{p}:u:<user>      hash: desired change, revision, applied state, attempts, lease, park reason
+//	{p}:due           sorted set: due time, or lease deadline while leased (Unix ms)
+//	{p}:parked        sorted set: parked users by the time they were parked
+//	{p}:mappings      hash: Slack user id → mapping (JSON)
+//	{p}:ev:<event id> event ids seen in the last 24 h (SET NX PX)
+//	{p}:graph:penalty set while Graph asked every replica to hold off
+//	rate:{p}:graph    the GCRA state of the Graph rate limiter
+//
+// Run Redis with maxmemory-policy noeviction and appendonly yes: an evicted
+// or lost queue key is a lost status update. CheckConfig warns otherwise.
+package redisstore
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/statusbridge/statusbridge/bridge"
+)
+
+var (
+	_ bridge.Queue        = (*Store)(nil)
+	_ bridge.Admin        = (*Store)(nil)
+	_ bridge.MappingStore = (*Store)(nil)
+)
+
+// DefaultPrefix is the key prefix (and hash tag) used unless WithPrefix says otherwise.
+const DefaultPrefix = "statusbridge"
+
+// DefaultEventTTL is how long a Slack event id is remembered for deduplication;
+// Slack's last retry comes about 5 minutes after the first delivery.
+const DefaultEventTTL = 24 * time.Hour
+
+// Store keeps statusbridge's state in Redis.
+type Store struct {
+	rdb      redis.UniversalClient
+	prefix   string
+	eventTTL time.Duration
+}
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithPrefix sets the key prefix, which is also the hash tag of every key;
+// two deployments (or tests) with different prefixes share a Redis safely.
+func WithPrefix(p string) Option { return func(s *Store) { s.prefix = p } }
+
+// WithEventTTL sets how long event ids are remembered (default 24 h).
+func WithEventTTL(d time.Duration) Option { return func(s *Store) { s.eventTTL = d } }
+
+// Open connects to the Redis named by redisURL and checks that it answers.
+func Open(ctx context.Context, redisURL string, opts ...Option) (*Store, error) {
+	s := &Store{prefix: DefaultPrefix, eventTTL: DefaultEventTTL}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.prefix == "" || strings.ContainsAny(s.prefix, "{}") {
+		return nil, fmt.Errorf("redis key prefix %q: must be non-empty and without braces", s.prefix)
+	}
+	if s.eventTTL <= 0 {
+		return nil, errors.New("redis event TTL must be positive")
+	}
+	rdb, err := newClient(redisURL)
+	if err != nil {
+		return nil, err
+	}
+	s.rdb = rdb
+	if err := s.Ping(ctx); err != nil {
+		rdb.Close()
+		return nil, fmt.Errorf("connect to Redis at %s: %w", redact(redisURL), err)
+	}
+	return s, nil
+}
+
+// Client returns the underlying go-redis client.
+func (s *Store) Client() redis.UniversalClient { return s.rdb }
+
+// Ping checks that Redis answers (for /readyz).
+func (s *Store) Ping(ctx context.Context) error {
+	return s.rdb.Ping(ctx).Err()
+}
+
+// Close closes the connections to Redis.
+func (s *Store) Close() error { return s.rdb.Close() }
+
+func (s *Store) key(parts ...string) string {
+	return "{" + s.prefix + "}:" + strings.Join(parts, ":")
+}
+
+func (s *Store) userKey(user string) string { return s.key("u", user) }
+func (s *Store) userPrefix() string         { return s.key("u") + ":" }
+func (s *Store) dueKey() string             { return s.key("due") }
+func (s *Store) parkedKey() string          { return s.key("parked") }
+func (s *Store) mappingsKey() string        { return s.key("mappings") }
+func (s *Store) penaltyKey() string         { return s.key("graph", "penalty") }
+func (s *Store) rateKey() string            { return s.key("graph") }
+
+// timeKey encodes t as 20 decimal digits that sort as t does.
+func timeKey(t time.Time) string {
+	return fmt.Sprintf("%020d", uint64(t.UnixNano())^(1<<63))
+}
+
+// fingerprint identifies a status's content: changes with equal fingerprints
+// render the same in Teams.
+func fingerprint(st bridge.Status) (string, error) {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16]), nil
+}
+
+// ms is t in Unix milliseconds, rounded down (for "due now").
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+// msCeil is t in Unix milliseconds, rounded up (for "not before t").
+func msCeil(t time.Time) int64 {
+	m := t.UnixMilli()
+	if time.UnixMilli(m).Before(t) {
+		m++
+	}
+	return m
+}
+
+// Submit stores a change in one atomic step; see bridge.Queue.
+func (s *Store) Submit(ctx context.Context, c bridge.Change, now time.Time) (bridge.SubmitOutcome, error) {
+	fp, err := fingerprint(c.Status)
+	if err != nil {
+		return 0, err
+	}
+	desired, err := json.Marshal(c)
+	if err != nil {
+		return 0, err
+	}
+	hasEvent, eventKey := "0", s.userKey(c.UserID)
+	if c.EventID != "" {
+		hasEvent, eventKey = "1", s.key("ev", c.EventID)
+	}
+	res, err := submitScript.Run(ctx, s.rdb,
+		[]string{s.userKey(c.UserID), s.dueKey(), s.parkedKey(), eventKey},
+		hasEvent, s.eventTTL.Milliseconds(), timeKey(c.EventTime), fp, desired, ms(now), c.UserID,
+	).Text()
+	if err != nil {
+		return 0, fmt.Errorf("redis submit: %w", err)
+	}
+	switch res {
+	case "accepted":
+		return bridge.Accepted, nil
+	case "duplicate":
+		return bridge.Duplicate, nil
+	case "stale":
+		return bridge.Stale, nil
+	case "unchanged":
+		return bridge.Unchanged, nil
+	}
+	return 0, fmt.Errorf("redis submit: unexpected reply %q", res)
+}
+
+// Claim leases up to max due users until now+lease, those due longest first.
+func (s *Store) Claim(ctx context.Context, now time.Time, lease time.Duration, max int) ([]bridge.Job, error) {
+	if max <= 0 {
+		return nil, nil
+	}
+	base, err := newToken()
+	if err != nil {
+		return nil, err
+	}
+	res, err := claimScript.Run(ctx, s.rdb, []string{s.dueKey()},
+		ms(now), msCeil(now.Add(lease)), max, base, s.userPrefix(),
+	).Slice()
+	if err != nil {
+		return nil, fmt.Errorf("redis claim: %w", err)
+	}
+	jobs := make([]bridge.Job, 0, len(res))
+	for _, r := range res {
+		f, ok := r.([]any)
+		if !ok || len(f) != 7 {
+			return nil, fmt.Errorf("redis claim: unexpected reply %T", r)
+		}
+		str := func(i int) string { v, _ := f[i].(string); return v }
+		j := bridge.Job{UserID: str(0), Token: str(1), LastError: str(6)}
+		if err := json.Unmarshal([]byte(str(2)), &j.Desired); err != nil {
+			return nil, fmt.Errorf("redis claim %s: desired state: %w", j.UserID, err)
+		}
+		if j.Rev, err = strconv.ParseInt(str(3), 10, 64); err != nil {
+			return nil, fmt.Errorf("redis claim %s: rev: %w", j.UserID, err)
+		}
+		if a := str(4); a != "" {
+			j.Applied = new(bridge.Applied)
+			if err := json.Unmarshal([]byte(a), j.Applied); err != nil {
+				return nil, fmt.Errorf("redis claim %s: applied state: %w", j.UserID, err)
+			}
+		}
+		if j.Attempts, err = strconv.Atoi(str(5)); err != nil {
+			return nil, fmt.Errorf("redis claim %s: attempts: %w", j.UserID, err)
+		}
+		jobs = append(jobs, j)
+	}
+	return jobs, nil
+}
+
+func newToken() (string, error) {
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// leaseResult turns a lease script's reply into bridge.ErrLeaseLost or nil.
+func leaseResult(op string, n int64, err error) error {
+	if err != nil {
+		return fmt.Errorf("redis %s: %w", op, err)
+	}
+	if n == 0 {
+		return bridge.ErrLeaseLost
+	}
+	return nil
+}
+
+// Complete records what was applied and ends the lease; see bridge.Queue.
+func (s *Store) Complete(ctx context.Context, j bridge.Job, applied *bridge.Applied, now time.Time) error {
+	has, body := "0", []byte{}
+	if applied != nil {
+		var err error
+		if body, err = json.Marshal(applied); err != nil {
+			return err
+		}
+		has = "1"
+	}
+	n, err := completeScript.Run(ctx, s.rdb, []string{s.userKey(j.UserID), s.dueKey()},
+		j.Token, j.Rev, j.UserID, ms(now), has, body).Int64()
+	return leaseResult("complete", n, err)
+}
+
+// Retry ends the lease and makes the user due at at; see bridge.Queue.
+func (s *Store) Retry(ctx context.Context, j bridge.Job, at time.Time, attempts int, lastErr string) error {
+	n, err := retryScript.Run(ctx, s.rdb, []string{s.userKey(j.UserID), s.dueKey()},
+		j.Token, j.Rev, j.UserID, msCeil(at), attempts, lastErr).Int64()
+	return leaseResult("retry", n, err)
+}
+
+// Park ends the lease and sets the user aside with reason; see bridge.Queue.
+func (s *Store) Park(ctx context.Context, j bridge.Job, reason string, now time.Time) error {
+	n, err := parkScript.Run(ctx, s.rdb, []string{s.userKey(j.UserID), s.dueKey(), s.parkedKey()},
+		j.Token, j.Rev, j.UserID, ms(now), reason).Int64()
+	return leaseResult("park", n, err)
+}
+
+// Release gives the lease back without recording anything; the user is due at now.
+func (s *Store) Release(ctx context.Context, j bridge.Job, now time.Time) error {
+	n, err := releaseScript.Run(ctx, s.rdb, []string{s.userKey(j.UserID), s.dueKey()},
+		j.Token, j.Rev, j.UserID, ms(now)).Int64()
+	return leaseResult("release", n, err)
+}
+
+// ListParked lists parked users, longest parked first.
+func (s *Store) ListParked(ctx context.Context) ([]bridge.Parked, error) {
+	res, err := listParkedScript.Run(ctx, s.rdb, []string{s.parkedKey()}, s.userPrefix()).Slice()
+	if err != nil {
+		return nil, fmt.Errorf("redis list parked: %w", err)
+	}
+	out := make([]bridge.Parked, 0, len(res))
+	for _, r := range res {
+		f, ok := r.([]any)
+		if !ok || len(f) != 3 {
+			return nil, fmt.Errorf("redis list parked: unexpected reply %T", r)
+		}
+		user, _ := f[0].(string)
+		since, _ := f[1].(string)
+		reason, _ := f[2].(string)
+		sinceMs, err := strconv.ParseFloat(since, 64)
+		if err != nil {
+			return nil, fmt.Errorf("redis list parked: since %q: %w", since, err)
+		}
+		out = append(out, bridge.Parked{UserID: user, Reason: reason, Since: time.UnixMilli(int64(sinceMs)).UTC()})
+	}
+	return out, nil
+}
+
+// Unpark makes a parked user due at now; it reports false when the user was not parked.
+func (s *Store) Unpark(ctx context.Context, userID string, now time.Time) (bool, error) {
+	n, err := unparkScript.Run(ctx, s.rdb, []string{s.userKey(userID), s.dueKey(), s.parkedKey()},
+		userID, ms(now)).Int64()
+	if err != nil {
+		return false, fmt.Errorf("redis unpark: %w", err)
+	}
+	return n == 1, nil
+}
+
+// Stats reports the number of queued users (due, scheduled or leased), the
+// earliest due time among them, and the number of parked users.
+func (s *Store) Stats(ctx context.Context, now time.Time) (bridge.QueueStats, error) {
+	pipe := s.rdb.TxPipeline()
+	due := pipe.ZCard(ctx, s.dueKey())
+	oldest := pipe.ZRangeWithScores(ctx, s.dueKey(), 0, 0)
+	parked := pipe.ZCard(ctx, s.parkedKey())
+	if _, err := pipe.Exec(ctx); err != nil {
+		return bridge.QueueStats{}, fmt.Errorf("redis stats: %w", err)
+	}
+	st := bridge.QueueStats{Due: due.Val(), Parked: parked.Val()}
+	if z := oldest.Val(); len(z) == 1 {
+		st.OldestDue = time.UnixMilli(int64(z[0].Score)).UTC()
+	}
+	return st, nil
+}
+
+// GetMapping returns the mapping of a Slack user, if any.
+func (s *Store) GetMapping(ctx context.Context, slackUserID string) (bridge.Mapping, bool, error) {
+	v, err := s.rdb.HGet(ctx, s.mappingsKey(), slackUserID).Result()
+	if errors.Is(err, redis.Nil) {
+		return bridge.Mapping{}, false, nil
+	}
+	if err != nil {
+		return bridge.Mapping{}, false, fmt.Errorf("redis get mapping: %w", err)
+	}
+	var m bridge.Mapping
+	if err := json.Unmarshal([]byte(v), &m); err != nil {
+		return bridge.Mapping{}, false, fmt.Errorf("redis get mapping %s: %w", slackUserID, err)
+	}
+	return m, true, nil
+}
+
+// SetMapping stores a mapping and un-parks its user.
+func (s *Store) SetMapping(ctx context.Context, m bridge.Mapping, now time.Time) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	u := m.SlackUserID
+	err = setMappingScript.Run(ctx, s.rdb, []string{s.userKey(u), s.dueKey(), s.parkedKey(), s.mappingsKey()},
+		u, ms(now), b).Err()
+	if err != nil {
+		return fmt.Errorf("redis set mapping: %w", err)
+	}
+	return nil
+}
+
+// DeleteMapping removes a mapping and un-parks its user; it reports whether there was one.
+func (s *Store) DeleteMapping(ctx context.Context, slackUserID string, now time.Time) (bool, error) {
+	u := slackUserID
+	n, err := deleteMappingScript.Run(ctx, s.rdb, []string{s.userKey(u), s.dueKey(), s.parkedKey(), s.mappingsKey()},
+		u, ms(now)).Int64()
+	if err != nil {
+		return false, fmt.Errorf("redis delete mapping: %w", err)
+	}
+	return n == 1, nil
+}
+
+// ListMappings lists every mapping, in no particular order.
+func (s *Store) ListMappings(ctx context.Context) ([]bridge.Mapping, error) {
+	var out []bridge.Mapping
+	seen := map[string]bool{} // HSCAN may return an entry twice
+	var cursor uint64
+	for {
+		kv, next, err := s.rdb.HScan(ctx, s.mappingsKey(), cursor, "", 500).Result()
+		if err != nil {
+			return nil, fmt.Errorf("redis list mappings: %w", err)
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			if seen[kv[i]] {
+				continue
+			}
+			seen[kv[i]] = true
+			var m bridge.Mapping
+			if err := json.Unmarshal([]byte(kv[i+1]), &m); err != nil {
+				return nil, fmt.Errorf("redis list mappings %s: %w", kv[i], err)
+			}
+			out = append(out, m)
+		}
+		if cursor = next; cursor == 0 {
+			break
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,743 @@
+// Package storetest is the conformance suite that every statusbridge store
+// passes: the queue, admin and mapping behaviour the bridge relies on,
+// exercised through the bridge interfaces with explicit clock values.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/statusbridge/statusbridge/bridge"
+)
+
+// Store is everything a statusbridge store implements.
+type Store interface {
+	bridge.Queue
+	bridge.Admin
+	bridge.MappingStore
+}
+
+// Run runs the conformance suite. open returns a fresh, empty store for each subtest.
+//
+// Times used by the suite are whole seconds, so a store may keep due times
+// and lease deadlines with millisecond precision. Beyond the bridge
+// interfaces' own contracts, the suite fixes these rules:
+//   - Submit checks, in order: a seen event id (Duplicate), an older event
+//     time (Stale), equal status content (Unchanged). Equal event times with
+//     different content are Accepted (last arrival wins).
+//   - Unchanged stores nothing visible to workers (no new due entry, same
+//     Rev, a parked user stays parked) but does advance the stored event
+//     time, so an older change arriving later is still Stale.
+//   - Accepted increments Rev by one, resets Attempts and LastError, un-parks
+//     the user and makes it due at now, unless a worker holds its lease: then
+//     the user becomes due when that worker completes, retries, parks or
+//     releases it.
+//   - A token is valid from Claim until the first Complete, Retry, Park or
+//     Release with it, or until another Claim takes the user after the lease
+//     ran out. Any use of an invalid token returns bridge.ErrLeaseLost and
+//     changes nothing.
+//   - Claim returns the users due longest first.
+func Run(t *testing.T, open func(t *testing.T) Store) {
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.fn(t, open(t))
+		})
+	}
+}
+
+var cases = []struct {
+	name string
+	fn   func(t *testing.T, s Store)
+}{
+	{"SubmitAccepted", testSubmitAccepted},
+	{"SubmitDuplicateEventID", testSubmitDuplicate},
+	{"SubmitStale", testSubmitStale},
+	{"SubmitEqualTimeLastArrivalWins", testSubmitEqualTime},
+	{"SubmitUnchanged", testSubmitUnchanged},
+	{"SubmitWithoutEventID", testSubmitWithoutEventID},
+	{"SubmitResetsAttempts", testSubmitResetsAttempts},
+	{"SubmitUnparks", testSubmitUnparks},
+	{"SubmitWhileLeased", testSubmitWhileLeased},
+	{"ClaimOnlyDue", testClaimOnlyDue},
+	{"ClaimMaxOldestFirst", testClaimMax},
+	{"ClaimLease", testClaimLease},
+	{"CompleteRecordsApplied", testCompleteApplied},
+	{"CompleteWithNewerChange", testCompleteNewer},
+	{"StaleToken", testStaleToken},
+	{"Retry", testRetry},
+	{"RetryWithNewerChange", testRetryNewer},
+	{"Park", testPark},
+	{"ParkWithNewerChange", testParkNewer},
+	{"MappingUnparks", testMappingUnparks},
+	{"Release", testRelease},
+	{"Mappings", testMappings},
+	{"Stats", testStats},
+	{"ConcurrentClaims", testConcurrentClaims},
+}
+
+// t0 is the suite's epoch; every time is a whole number of seconds after it.
+var t0 = time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
+
+const lease = 30 * time.Second
+
+func at(sec int) time.Time { return t0.Add(time.Duration(sec) * time.Second) }
+
+func ctx(t *testing.T) context.Context { return t.Context() }
+
+// change builds a change of user at t0+sec seconds with the given text.
+func change(user, event string, sec int, text string) bridge.Change {
+	return bridge.Change{
+		UserID: user,
+		TeamID: "T0001",
+		Status: bridge.Status{
+			Text:       text,
+			Emoji:      "🌴",
+			EmojiName:  ":palm_tree:",
+			Expiration: at(sec).Add(72 * time.Hour).Unix(),
+		},
+		EventID:   event,
+		EventTime: at(sec),
+		Source:    "http",
+	}
+}
+
+func submit(t *testing.T, s Store, c bridge.Change, now time.Time, want bridge.SubmitOutcome) {
+	t.Helper()
+	got, err := s.Submit(ctx(t), c, now)
+	if err != nil {
+		t.Fatalf("Submit(%s %s): %v", c.UserID, c.EventID, err)
+	}
+	if got != want {
+		t.Fatalf("Submit(%s %s) = %v, want %v", c.UserID, c.EventID, got, want)
+	}
+}
+
+func claim(t *testing.T, s Store, now time.Time, max int) []bridge.Job {
+	t.Helper()
+	jobs, err := s.Claim(ctx(t), now, lease, max)
+	if err != nil {
+		t.Fatalf("Claim: %v", err)
+	}
+	for _, j := range jobs {
+		if j.Token == "" {
+			t.Fatalf("Claim returned job for %s without a token", j.UserID)
+		}
+		if j.UserID != j.Desired.UserID {
+			t.Fatalf("Claim returned job for %s with desired change of %s", j.UserID, j.Desired.UserID)
+		}
+	}
+	return jobs
+}
+
+// claimOne claims at now and expects exactly one job, for user.
+func claimOne(t *testing.T, s Store, now time.Time, user string) bridge.Job {
+	t.Helper()
+	jobs := claim(t, s, now, 10)
+	if len(jobs) != 1 || jobs[0].UserID != user {
+		t.Fatalf("Claim at %s = %v, want one job for %s", now.Sub(t0), users(jobs), user)
+	}
+	return jobs[0]
+}
+
+// claimNone claims at now and expects nothing.
+func claimNone(t *testing.T, s Store, now time.Time) {
+	t.Helper()
+	if jobs := claim(t, s, now, 10); len(jobs) != 0 {
+		t.Fatalf("Claim at %s = %v, want none", now.Sub(t0), users(jobs))
+	}
+}
+
+func users(jobs []bridge.Job) []string {
+	out := make([]string, len(jobs))
+	for i, j := range jobs {
+		out[i] = j.UserID
+	}
+	return out
+}
+
+func sameChange(t *testing.T, got, want bridge.Change) {
+	t.Helper()
+	if got.UserID != want.UserID || got.TeamID != want.TeamID || got.Status != want.Status ||
+		got.EventID != want.EventID || got.Source != want.Source || !got.EventTime.Equal(want.EventTime) {
+		t.Fatalf("desired change = %+v, want %+v", got, want)
+	}
+}
+
+func sameApplied(t *testing.T, got, want *bridge.Applied) {
+	t.Helper()
+	switch {
+	case got == nil && want == nil:
+		return
+	case got == nil || want == nil:
+		t.Fatalf("applied = %+v, want %+v", got, want)
+	}
+	if got.EntraID != want.EntraID || !got.Message.Equal(want.Message) || !got.AppliedAt.Equal(want.AppliedAt) {
+		t.Fatalf("applied = %+v, want %+v", *got, *want)
+	}
+}
+
+func noErr(t *testing.T, what string, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func leaseLost(t *testing.T, what string, err error) {
+	t.Helper()
+	if !errors.Is(err, bridge.ErrLeaseLost) {
+		t.Fatalf("%s with a stale token: err = %v, want bridge.ErrLeaseLost", what, err)
+	}
+}
+
+func stats(t *testing.T, s Store, now time.Time) bridge.QueueStats {
+	t.Helper()
+	st, err := s.Stats(ctx(t), now)
+	noErr(t, "Stats", err)
+	return st
+}
+
+func parked(t *testing.T, s Store) []bridge.Parked {
+	t.Helper()
+	ps, err := s.ListParked(ctx(t))
+	noErr(t, "ListParked", err)
+	sort.Slice(ps, func(i, j int) bool { return ps[i].UserID < ps[j].UserID })
+	return ps
+}
+
+var applied1 = &bridge.Applied{
+	Message:   bridge.Message{Content: "🌴 Vacationing", Expiry: at(3600)},
+	EntraID:   "6e1f0a52-3c0b-4b8e-9d7e-1b2c3d4e5f60",
+	AppliedAt: at(2),
+}
+
+func testSubmitAccepted(t *testing.T, s Store) {
+	c := change("U001", "Ev1", 0, "Vacationing")
+	submit(t, s, c, at(0), bridge.Accepted)
+	j := claimOne(t, s, at(0), "U001")
+	sameChange(t, j.Desired, c)
+	if j.Rev <= 0 {
+		t.Errorf("Rev = %d, want > 0", j.Rev)
+	}
+	sameApplied(t, j.Applied, nil)
+	if j.Attempts != 0 || j.LastError != "" {
+		t.Errorf("Attempts, LastError = %d, %q, want 0, empty", j.Attempts, j.LastError)
+	}
+}
+
+func testSubmitDuplicate(t *testing.T, s Store) {
+	c := change("U001", "Ev1", 0, "Vacationing")
+	submit(t, s, c, at(0), bridge.Accepted)
+	// Slack's retry of the same event, even one that looks different.
+	submit(t, s, c, at(1), bridge.Duplicate)
+	submit(t, s, change("U001", "Ev1", 5, "Lunch"), at(5), bridge.Duplicate)
+	// The event id is remembered across users too: Slack's ids are global.
+	submit(t, s, change("U002", "Ev1", 5, "Lunch"), at(5), bridge.Duplicate)
+	j := claimOne(t, s, at(10), "U001")
+	sameChange(t, j.Desired, c)
+}
+
+func testSubmitStale(t *testing.T, s Store) {
+	newer := change("U001", "Ev2", 10, "In a meeting")
+	submit(t, s, newer, at(10), bridge.Accepted)
+	j := claimOne(t, s, at(10), "U001")
+	noErr(t, "Release", s.Release(ctx(t), j, at(10)))
+	submit(t, s, change("U001", "Ev1", 5, "Lunch"), at(11), bridge.Stale)
+	j2 := claimOne(t, s, at(12), "U001")
+	sameChange(t, j2.Desired, newer)
+	if j2.Rev != j.Rev {
+		t.Errorf("Rev after a stale change = %d, want %d", j2.Rev, j.Rev)
+	}
+}
+
+func testSubmitEqualTime(t *testing.T, s Store) {
+	submit(t, s, change("U001", "Ev1", 5, "Lunch"), at(5), bridge.Accepted)
+	second := change("U001", "Ev2", 5, "Back soon")
+	submit(t, s, second, at(6), bridge.Accepted)
+	j := claimOne(t, s, at(6), "U001")
+	sameChange(t, j.Desired, second)
+}
+
+func testSubmitUnchanged(t *testing.T, s Store) {
+	first := change("U001", "Ev1", 0, "Vacationing")
+	submit(t, s, first, at(0), bridge.Accepted)
+	j := claimOne(t, s, at(0), "U001")
+	noErr(t, "Complete", s.Complete(ctx(t), j, applied1, at(1)))
+
+	// The user_status_changed twin of the user_change event: another event
+	// id and source, the same status, a later time.
+	twin := first
+	twin.EventID, twin.Source, twin.EventTime = "Ev2", "socket", at(20)
+	submit(t, s, twin, at(20), bridge.Unchanged)
+	claimNone(t, s, at(21))
+	if st := stats(t, s, at(21)); st.Due != 0 {
+		t.Errorf("Stats.Due after an unchanged change = %d, want 0", st.Due)
+	}
+
+	// Unchanged advanced the event time: a change from before it is stale.
+	submit(t, s, change("U001", "Ev3", 10, "Lunch"), at(22), bridge.Stale)
+	claimNone(t, s, at(23))
+
+	next := change("U001", "Ev4", 30, "Lunch")
+	submit(t, s, next, at(30), bridge.Accepted)
+	j2 := claimOne(t, s, at(30), "U001")
+	sameChange(t, j2.Desired, next)
+	if j2.Rev != j.Rev+1 {
+		t.Errorf("Rev = %d, want %d (one accepted change since rev %d)", j2.Rev, j.Rev+1, j.Rev)
+	}
+}
+
+func testSubmitWithoutEventID(t *testing.T, s Store) {
+	// Reconcile submits changes without an event id; they are never duplicates.
+	c := change("U001", "", 0, "Vacationing")
+	submit(t, s, c, at(0), bridge.Accepted)
+	c2 := c
+	c2.EventTime = at(5)
+	submit(t, s, c2, at(5), bridge.Unchanged)
+	c3 := change("U001", "", 6, "Lunch")
+	submit(t, s, c3, at(6), bridge.Accepted)
+	j := claimOne(t, s, at(6), "U001")
+	sameChange(t, j.Desired, c3)
+}
+
+func testSubmitResetsAttempts(t *testing.T, s Store) {
+	submit(t, s, change("U001", "Ev1", 0, "Vacationing"), at(0), bridge.Accepted)
+	j := claimOne(t, s, at(0), "U001")
+	noErr(t, "Retry", s.Retry(ctx(t), j, at(60), 3, "graph 503"))
+	j = claimOne(t, s, at(60), "U001")
+	if j.Attempts != 3 || j.LastError != "graph 503" {
+		t.Fatalf("Attempts, LastError = %d, %q, want 3, %q", j.Attempts, j.LastError, "graph 503")
+	}
+	noErr(t, "Retry", s.Retry(ctx(t), j, at(120), 4, "graph 504"))
+	submit(t, s, change("U001", "Ev2", 90, "Lunch"), at(90), bridge.Accepted)
+	j = claimOne(t, s, at(90), "U001")
+	if j.Attempts != 0 || j.LastError != "" {
+		t.Fatalf("after a new change: Attempts, LastError = %d, %q, want 0, empty", j.Attempts, j.LastError)
+	}
+}
+
+func testSubmitUnparks(t *testing.T, s Store) {
+	c := change("U001", "Ev1", 0, "Vacationing")
+	submit(t, s, c, at(0), bridge.Accepted)
+	j := claimOne(t, s, at(0), "U001")
+	noErr(t, "Park", s.Park(ctx(t), j, "graph 404: user not found", at(1)))
+
+	// A reconcile pass that sees the same status leaves the user parked.
+	same := c
+	same.EventID, same.EventTime = "", at(5)
+	submit(t, s, same, at(5), bridge.Unchanged)
+	claimNone(t, s, at(6))
+	if ps := parked(t, s); len(ps) != 1 {
+		t.Fatalf("ListParked after an unchanged change = %+v, want the user still parked", ps)
+	}
+
+	next := change("U001", "Ev2", 10, "Lunch")
+	submit(t, s, next, at(10), bridge.Accepted)
+	j = claimOne(t, s, at(10), "U001")
+	sameChange(t, j.Desired, next)
+	if ps := parked(t, s); len(ps) != 0 {
+		t.Fatalf("ListParked after a new change = %+v, want none", ps)
+	}
+}
+
+func testSubmitWhileLeased(t *testing.T, s Store) {
+	submit(t, s, change("U001", "Ev1", 0, "Vacationing"), at(0), bridge.Accepted)
+	claimOne(t, s, at(0), "U001")
+	submit(t, s, change("U001", "Ev2", 1, "Lunch"), at(1), bridge.Accepted)
+	// Another worker must not take the user while the first one holds it.
+	claimNone(t, s, at(2))
+	claimNone(t, s, at(0).Add(lease-time.Second))
+	// The lease runs out (the first worker crashed): the newest change is claimable.
+	j := claimOne(t, s, at(0).Add(lease+time.Second), "U001")
+	sameChange(t, j.Desired, change("U001", "Ev2", 1, "Lunch"))
+}
+
+func testClaimOnlyDue(t *testing.T, s Store) {
+	submit(t, s, change("U001", "Ev1", 0, "A"), at(0), bridge.Accepted)
+	submit(t, s, change("U002", "Ev2", 10, "B"), at(10), bridge.Accepted)
+	claimOne(t, s, at(5), "U001")
+	claimNone(t, s, at(6))
+	claimOne(t, s, at(10), "U002")
+}
+
+func testClaimMax(t *testing.T, s Store) {
+	for i := 0; i < 5; i++ {
+		u := fmt.Sprintf("U00%d", i)
+		submit(t, s, change(u, "Ev"+u, i, "x"), at(i), bridge.Accepted)
+	}
+	got := users(claim(t, s, at(60), 2))
+	sort.Strings(got)
+	if fmt.Sprint(got) != "[U000 U001]" {
+		t.Fatalf("first Claim(max 2) = %v, want the two due longest [U000 U001]", got)
+	}
+	got = users(claim(t, s, at(60), 2))
+	sort.Strings(got)
+	if fmt.Sprint(got) != "[U002 U003]" {
+		t.Fatalf("second Claim(max 2) = %v, want [U002 U003]", got)
+	}
+	got = users(claim(t, s, at(60), 2))
+	if fmt.Sprint(got) != "[U004]" {
+		t.Fatalf("third Claim(max 2) = %v, want [U004]", got)
+	}
+	claimNone(t, s, at(60))
+}
+
+func testClaimLease(t *testing.T, s Store) {
+	submit(t, s, change("U001", "Ev1", 0, "A"), at(0), bridge.Accepted)
+	j1 := claimOne(t, s, at(0), "U001")
+	claimNone(t, s, at(0))
+	claimNone(t, s, at(0).Add(lease-time.Second))
+	// The worker crashed: after the lease, another worker takes the user
+	// under a new token, with the same state.
+	j2 := claimOne(t, s, at(0).Add(lease+time.Second), "U001")
+	if j2.Token == j1.Token {
+		t.Fatalf("re-claimed job has the old token %q", j1.Token)
+	}
+	if j2.Rev != j1.Rev {
+		t.Fatalf("re-claimed Rev = %d, want %d", j2.Rev, j1.Rev)
+	}
+	sameChange(t, j2.Desired, j1.Desired)
+	claimNone(t, s, at(0).Add(lease+2*time.Second))
+}
+
+func testCompleteApplied(t *testing.T, s Store) {
+	submit(t, s, change("U001", "Ev1", 0, "Vacationing"), at(0), bridge.Accepted)
+	j := claimOne(t, s, at(0), "U001")
+	noErr(t, "Complete", s.Complete(ctx(t), j, applied1, at(2)))
+	claimNone(t, s, at(3600))
+	if st := stats(t, s, at(3600)); st.Due != 0 {
+		t.Errorf("Stats.Due after Complete = %d, want 0", st.Due)
+	}
+	// Completing twice with the same token fails: the lease is gone.
+	leaseLost(t, "second Complete", s.Complete(ctx(t), j, nil, at(3)))
+
+	submit(t, s, change("U001", "Ev2", 100, "Lunch"), at(100), bridge.Accepted)
+	j = claimOne(t, s, at(100), "U001")
+	sameApplied(t, j.Applied, applied1)
+	// Nothing was sent this time: the previous applied state stays.
+	noErr(t, "Complete(nil)", s.Complete(ctx(t), j, nil, at(101)))
+
+	submit(t, s, change("U001", "Ev3", 200, "Vacationing again"), at(200), bridge.Accepted)
+	j = claimOne(t, s, at(200), "U001")
+	sameApplied(t, j.Applied, applied1)
+	applied2 := &bridge.Applied{Message: bridge.Message{}, EntraID: applied1.EntraID, AppliedAt: at(201)}
+	noErr(t, "Complete", s.Complete(ctx(t), j, applied2, at(201)))
+
+	submit(t, s, change("U001", "Ev4", 300, "Out"), at(300), bridge.Accepted)
+	j = claimOne(t, s, at(300), "U001")
+	sameApplied(t, j.Applied, applied2)
+}
+
+func testCompleteNewer(t *testing.T, s Store) {
+	submit(t, s, change("U001", "Ev1", 0, "Vacationing"), at(0), bridge.Accepted)
+	j := claimOne(t, s, at(0), "U001")
+	newer := change("U001", "Ev2", 1, "Lunch")
+	submit(t, s, newer, at(1), bridge.Accepted)
+	claimNone(t, s, at(2))
+	noErr(t, "Complete", s.Complete(ctx(t), j, applied1, at(3)))
+	j2 := claimOne(t, s, at(3), "U001")
+	if j2.Rev != j.Rev+1 {
+		t.Fatalf("Rev = %d, want %d", j2.Rev, j.Rev+1)
+	}
+	sameChange(t, j2.Desired, newer)
+	sameApplied(t, j2.Applied, applied1)
+}
+
+func testStaleToken(t *testing.T, s Store) {
+	submit(t, s, change("U001", "Ev1", 0, "Vacationing"), at(0), bridge.Accepted)
+	j1 := claimOne(t, s, at(0), "U001")
+	j2 := claimOne(t, s, at(0).Add(lease+time.Second), "U001")
+
+	leaseLost(t, "Complete", s.Complete(ctx(t), j1, applied1, at(32)))
+	leaseLost(t, "Retry", s.Retry(ctx(t), j1, at(33), 5, "boom"))
+	leaseLost(t, "Park", s.Park(ctx(t), j1, "gone", at(34)))
+	leaseLost(t, "Release", s.Release(ctx(t), j1, at(35)))
+
+	// None of that had an effect: j2 still holds the user, nothing parked.
+	claimNone(t, s, at(36))
+	if ps := parked(t, s); len(ps) != 0 {
+		t.Fatalf("ListParked = %+v, want none", ps)
+	}
+	noErr(t, "Release", s.Release(ctx(t), j2, at(37)))
+	j3 := claimOne(t, s, at(37), "U001")
+	sameApplied(t, j3.Applied, nil)
+	if j3.Attempts != 0 || j3.LastError != "" {
+		t.Fatalf("Attempts, LastError = %d, %q, want 0, empty", j3.Attempts, j3.LastError)
+	}
+	leaseLost(t, "Complete with the released token", s.Complete(ctx(t), j2, nil, at(38)))
+	noErr(t, "Complete", s.Complete(ctx(t), j3, nil, at(38)))
+}
+
+func testRetry(t *testing.T, s Store) {
+	submit(t, s, change("U001", "Ev1", 0, "Vacationing"), at(0), bridge.Accepted)
+	j := claimOne(t, s, at(0), "U001")
+	noErr(t, "Retry", s.Retry(ctx(t), j, at(60), 2, "graph 503"))
+	claimNone(t, s, at(59))
+	j = claimOne(t, s, at(60), "U001")
+	if j.Attempts != 2 || j.LastError != "graph 503" {
+		t.Fatalf("Attempts, LastError = %d, %q, want 2, %q", j.Attempts, j.LastError, "graph 503")
+	}
+	if st := stats(t, s, at(60)); st.Due != 1 {
+		t.Errorf("Stats.Due = %d, want 1 (leased users count)", st.Due)
+	}
+}
+
+func testRetryNewer(t *testing.T, s Store) {
+	submit(t, s, change("U001", "Ev1", 0, "Vacationing"), at(0), bridge.Accepted)
+	j := claimOne(t, s, at(0), "U001")
+	newer := change("U001", "Ev2", 1, "Lunch")
+	submit(t, s, newer, at(1), bridge.Accepted)
+	noErr(t, "Retry", s.Retry(ctx(t), j, at(600), 1, "graph 503"))
+	j2 := claimOne(t, s, at(2), "U001")
+	sameChange(t, j2.Desired, newer)
+	if j2.Attempts != 0 || j2.LastError != "" {
+		t.Fatalf("Attempts, LastError = %d, %q, want 0, empty", j2.Attempts, j2.LastError)
+	}
+}
+
+func testPark(t *testing.T, s Store) {
+	submit(t, s, change("U001", "Ev1", 0, "Vacationing"), at(0), bridge.Accepted)
+	j := claimOne(t, s, at(0), "U001")
+	noErr(t, "Park", s.Park(ctx(t), j, "graph 404: user not found", at(1)))
+	claimNone(t, s, at(3600))
+	want := []bridge.Parked{{UserID: "U001", Reason: "graph 404: user not found", Since: at(1)}}
+	ps := parked(t, s)
+	if len(ps) != 1 || ps[0].UserID != want[0].UserID || ps[0].Reason != want[0].Reason || !ps[0].Since.Equal(want[0].Since) {
+		t.Fatalf("ListParked = %+v, want %+v", ps, want)
+	}
+	st := stats(t, s, at(3600))
+	if st.Parked != 1 || st.Due != 0 {
+		t.Fatalf("Stats = %+v, want Parked 1, Due 0", st)
+	}
+	leaseLost(t, "Complete after Park", s.Complete(ctx(t), j, nil, at(2)))
+
+	ok, err := s.Unpark(ctx(t), "U001", at(7200))
+	noErr(t, "Unpark", err)
+	if !ok {
+		t.Fatal("Unpark of a parked user = false, want true")
+	}
+	ok, err = s.Unpark(ctx(t), "U001", at(7200))
+	noErr(t, "Unpark", err)
+	if ok {
+		t.Fatal("second Unpark = true, want false")
+	}
+	ok, err = s.Unpark(ctx(t), "U999", at(7200))
+	noErr(t, "Unpark", err)
+	if ok {
+		t.Fatal("Unpark of an unknown user = true, want false")
+	}
+	if ps := parked(t, s); len(ps) != 0 {
+		t.Fatalf("ListParked after Unpark = %+v, want none", ps)
+	}
+	claimNone(t, s, at(7199))
+	j = claimOne(t, s, at(7200), "U001")
+	sameChange(t, j.Desired, change("U001", "Ev1", 0, "Vacationing"))
+}
+
+func testParkNewer(t *testing.T, s Store) {
+	submit(t, s, change("U001", "Ev1", 0, "Vacationing"), at(0), bridge.Accepted)
+	j := claimOne(t, s, at(0), "U001")
+	newer := change("U001", "Ev2", 1, "Lunch")
+	submit(t, s, newer, at(1), bridge.Accepted)
+	noErr(t, "Park", s.Park(ctx(t), j, "graph 404: user not found", at(2)))
+	if ps := parked(t, s); len(ps) != 0 {
+		t.Fatalf("ListParked = %+v, want none: a newer change came in", ps)
+	}
+	j2 := claimOne(t, s, at(2), "U001")
+	sameChange(t, j2.Desired, newer)
+}
+
+func testMappingUnparks(t *testing.T, s Store) {
+	submit(t, s, change("U001", "Ev1", 0, "Vacationing"), at(0), bridge.Accepted)
+	j := claimOne(t, s, at(0), "U001")
+	noErr(t, "Park", s.Park(ctx(t), j, "unmapped", at(1)))
+	claimNone(t, s, at(2))
+
+	m := bridge.Mapping{SlackUserID: "U001", EntraID: applied1.EntraID, Source: bridge.SourceAdmin, FoundAt: at(10)}
+	noErr(t, "SetMapping", s.SetMapping(ctx(t), m, at(10)))
+	if ps := parked(t, s); len(ps) != 0 {
+		t.Fatalf("ListParked after SetMapping = %+v, want none", ps)
+	}
+	j = claimOne(t, s, at(10), "U001")
+	noErr(t, "Park", s.Park(ctx(t), j, "graph 404: user not found", at(11)))
+	claimNone(t, s, at(12))
+
+	ok, err := s.DeleteMapping(ctx(t), "U001", at(20))
+	noErr(t, "DeleteMapping", err)
+	if !ok {
+		t.Fatal("DeleteMapping of a set mapping = false, want true")
+	}
+	j = claimOne(t, s, at(20), "U001")
+	noErr(t, "Complete", s.Complete(ctx(t), j, nil, at(20)))
+
+	// A mapping for a user that is not parked does not make it due.
+	submit(t, s, change("U002", "Ev2", 0, "Lunch"), at(0), bridge.Accepted)
+	j2 := claimOne(t, s, at(30), "U002")
+	noErr(t, "Complete", s.Complete(ctx(t), j2, nil, at(30)))
+	m.SlackUserID = "U002"
+	noErr(t, "SetMapping", s.SetMapping(ctx(t), m, at(31)))
+	claimNone(t, s, at(31).Add(lease+time.Second))
+}
+
+func testRelease(t *testing.T, s Store) {
+	submit(t, s, change("U001", "Ev1", 0, "Vacationing"), at(0), bridge.Accepted)
+	j := claimOne(t, s, at(0), "U001")
+	noErr(t, "Retry", s.Retry(ctx(t), j, at(10), 1, "graph 503"))
+	j = claimOne(t, s, at(10), "U001")
+	noErr(t, "Release", s.Release(ctx(t), j, at(11)))
+	j2 := claimOne(t, s, at(11), "U001")
+	if j2.Token == j.Token {
+		t.Fatal("claim after Release returned the released token")
+	}
+	if j2.Rev != j.Rev || j2.Attempts != 1 || j2.LastError != "graph 503" {
+		t.Fatalf("after Release: Rev, Attempts, LastError = %d, %d, %q; want %d, 1, %q (nothing recorded)",
+			j2.Rev, j2.Attempts, j2.LastError, j.Rev, "graph 503")
+	}
+	sameApplied(t, j2.Applied, nil)
+}
+
+func testMappings(t *testing.T, s Store) {
+	ms := []bridge.Mapping{
+		{SlackUserID: "U001", EntraID: "6e1f0a52-3c0b-4b8e-9d7e-1b2c3d4e5f60", Source: bridge.SourceAdmin, Detail: "set by admin", FoundAt: at(1)},
+		{SlackUserID: "U002", EntraID: "7e1f0a52-3c0b-4b8e-9d7e-1b2c3d4e5f61", Source: bridge.SourceEmail, Detail: "mail eq ana@example.com", FoundAt: at(2)},
+		{SlackUserID: "W003", Source: bridge.SourceNone, Detail: "no Entra user with mail bo@example.com", FoundAt: at(3)},
+	}
+	for _, m := range ms {
+		noErr(t, "SetMapping", s.SetMapping(ctx(t), m, m.FoundAt))
+	}
+	for _, want := range ms {
+		got, ok, err := s.GetMapping(ctx(t), want.SlackUserID)
+		noErr(t, "GetMapping", err)
+		if !ok {
+			t.Fatalf("GetMapping(%s) found = false", want.SlackUserID)
+		}
+		sameMapping(t, got, want)
+	}
+	if _, ok, err := s.GetMapping(ctx(t), "U404"); err != nil || ok {
+		t.Fatalf("GetMapping(unknown) = found %v, err %v; want false, nil", ok, err)
+	}
+
+	list, err := s.ListMappings(ctx(t))
+	noErr(t, "ListMappings", err)
+	sort.Slice(list, func(i, j int) bool { return list[i].SlackUserID < list[j].SlackUserID })
+	if len(list) != len(ms) {
+		t.Fatalf("ListMappings = %+v, want %d entries", list, len(ms))
+	}
+	for i := range ms {
+		sameMapping(t, list[i], ms[i])
+	}
+
+	// Overwrite.
+	upd := ms[1]
+	upd.EntraID, upd.Source, upd.Detail, upd.FoundAt = "8e1f0a52-3c0b-4b8e-9d7e-1b2c3d4e5f62", bridge.SourceAdmin, "", at(10)
+	noErr(t, "SetMapping", s.SetMapping(ctx(t), upd, at(10)))
+	got, _, err := s.GetMapping(ctx(t), "U002")
+	noErr(t, "GetMapping", err)
+	sameMapping(t, got, upd)
+
+	ok, err := s.DeleteMapping(ctx(t), "U002", at(11))
+	noErr(t, "DeleteMapping", err)
+	if !ok {
+		t.Fatal("DeleteMapping(U002) = false, want true")
+	}
+	ok, err = s.DeleteMapping(ctx(t), "U002", at(12))
+	noErr(t, "DeleteMapping", err)
+	if ok {
+		t.Fatal("second DeleteMapping(U002) = true, want false")
+	}
+	if _, ok, _ := s.GetMapping(ctx(t), "U002"); ok {
+		t.Fatal("GetMapping after DeleteMapping found = true")
+	}
+	list, err = s.ListMappings(ctx(t))
+	noErr(t, "ListMappings", err)
+	if len(list) != 2 {
+		t.Fatalf("ListMappings after delete = %+v, want 2 entries", list)
+	}
+}
+
+func sameMapping(t *testing.T, got, want bridge.Mapping) {
+	t.Helper()
+	if got.SlackUserID != want.SlackUserID || got.EntraID != want.EntraID || got.Source != want.Source ||
+		got.Detail != want.Detail || !got.FoundAt.Equal(want.FoundAt) {
+		t.Fatalf("mapping = %+v, want %+v", got, want)
+	}
+}
+
+func testStats(t *testing.T, s Store) {
+	if st := stats(t, s, at(0)); st.Due != 0 || st.Parked != 0 || !st.OldestDue.IsZero() {
+		t.Fatalf("Stats of an empty store = %+v, want zero", st)
+	}
+	submit(t, s, change("U001", "Ev1", 0, "A"), at(0), bridge.Accepted)
+	submit(t, s, change("U002", "Ev2", 5, "B"), at(5), bridge.Accepted)
+	submit(t, s, change("U003", "Ev3", 7, "C"), at(7), bridge.Accepted)
+	st := stats(t, s, at(10))
+	if st.Due != 3 || st.Parked != 0 || !st.OldestDue.Equal(at(0)) {
+		t.Fatalf("Stats = %+v, want Due 3, OldestDue %s, Parked 0", st, at(0))
+	}
+	j := claimOne(t, s, at(0), "U001")
+	noErr(t, "Park", s.Park(ctx(t), j, "gone", at(10)))
+	st = stats(t, s, at(10))
+	if st.Due != 2 || st.Parked != 1 || !st.OldestDue.Equal(at(5)) {
+		t.Fatalf("Stats = %+v, want Due 2, OldestDue %s, Parked 1", st, at(5))
+	}
+}
+
+func testConcurrentClaims(t *testing.T, s Store) {
+	const n = 120
+	for i := 0; i < n; i++ {
+		u := fmt.Sprintf("U%04d", i)
+		submit(t, s, change(u, "Ev"+u, 0, "x"), at(0), bridge.Accepted)
+	}
+	var (
+		mu   sync.Mutex
+		seen = map[string]int{}
+		wg   sync.WaitGroup
+		errs = make(chan error, 8)
+	)
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				jobs, err := s.Claim(context.Background(), at(1), time.Minute, 3)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if len(jobs) == 0 {
+					return
+				}
+				mu.Lock()
+				total := 0
+				for _, j := range jobs {
+					seen[j.UserID]++
+				}
+				for _, c := range seen {
+					total += c
+				}
+				mu.Unlock()
+				if total > 2*n {
+					return // users are claimed again and again: leases do not hold
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("Claim: %v", err)
+	}
+	if len(seen) != n {
+		t.Fatalf("claimed %d distinct users, want %d", len(seen), n)
+	}
+	for u, c := range seen {
+		if c != 1 {
+			t.Fatalf("user %s claimed %d times within one lease", u, c)
+		}
+	}
+}
