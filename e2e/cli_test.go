@@ -17,19 +17,19 @@ func TestBadSettingsStopStartup(t *testing.T) {
 		names string
 	}{
 		{"no intake", baseEnv("STATUSBRIDGE_DATA_DIR=" + dir), nil, "SLACK_SIGNING_SECRET"},
-		{"bad workers", append(base, "STATUSBRIDGE_WORKERS=lots"), nil, "STATUSBRIDGE_WORKERS"},
-		{"bad lease", append(base, "STATUSBRIDGE_LEASE=10"), nil, "STATUSBRIDGE_LEASE"},
-		{"bad listen", append(base, "STATUSBRIDGE_LISTEN=8080"), nil, "STATUSBRIDGE_LISTEN"},
-		{"bad dry run", append(base, "STATUSBRIDGE_DRY_RUN=maybe"), nil, "STATUSBRIDGE_DRY_RUN"},
-		{"bad graph url", append(base, "STATUSBRIDGE_GRAPH_URL=graph.microsoft.com"), nil, "STATUSBRIDGE_GRAPH_URL"},
-		{"bad rate", append(base, "STATUSBRIDGE_GRAPH_RATE=fast"), nil, "STATUSBRIDGE_GRAPH_RATE"},
-		{"bad redis url", append(base, "REDIS_URL=localhost:6379"), nil, "REDIS_URL"},
-		{"bad log level", append(base, "STATUSBRIDGE_LOG_LEVEL=loud"), nil, "STATUSBRIDGE_LOG_LEVEL"},
-		{"bad app token", append(base, "SLACK_APP_TOKEN=xoxb-wrong-kind"), nil, "SLACK_APP_TOKEN"},
+		{"bad workers", with(base, "STATUSBRIDGE_WORKERS=lots"), nil, "STATUSBRIDGE_WORKERS"},
+		{"bad lease", with(base, "STATUSBRIDGE_LEASE=10"), nil, "STATUSBRIDGE_LEASE"},
+		{"bad listen", with(base, "STATUSBRIDGE_LISTEN=8080"), nil, "STATUSBRIDGE_LISTEN"},
+		{"bad dry run", with(base, "STATUSBRIDGE_DRY_RUN=maybe"), nil, "STATUSBRIDGE_DRY_RUN"},
+		{"bad graph url", with(base, "STATUSBRIDGE_GRAPH_URL=graph.microsoft.com"), nil, "STATUSBRIDGE_GRAPH_URL"},
+		{"bad rate", with(base, "STATUSBRIDGE_GRAPH_RATE=fast"), nil, "STATUSBRIDGE_GRAPH_RATE"},
+		{"bad redis url", with(base, "REDIS_URL=localhost:6379"), nil, "REDIS_URL"},
+		{"bad log level", with(base, "STATUSBRIDGE_LOG_LEVEL=loud"), nil, "STATUSBRIDGE_LOG_LEVEL"},
+		{"bad app token", with(base, "SLACK_APP_TOKEN=xoxb-wrong-kind"), nil, "SLACK_APP_TOKEN"},
 		{"app token without bot token", append(baseEnv("STATUSBRIDGE_DATA_DIR="+dir), "SLACK_APP_TOKEN=xapp-1-A-1-abc"), nil, "SLACK_BOT_TOKEN"},
 		{"bad flag value", base, []string{"--workers", "0"}, "--workers"},
 		{"unknown flag", base, []string{"--wrokers", "3"}, "wrokers"},
-		{"partial azure", append(base, "AZURE_TENANT_ID=contoso.onmicrosoft.com"), nil, "AZURE_CLIENT_ID"},
+		{"partial azure", with(base, "AZURE_TENANT_ID=contoso.onmicrosoft.com"), nil, "AZURE_CLIENT_SECRET"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -47,6 +47,11 @@ func TestBadSettingsStopStartup(t *testing.T) {
 			}
 		})
 	}
+}
+
+// with returns a copy of env with extra appended.
+func with(env []string, extra ...string) []string {
+	return append(append([]string(nil), env...), extra...)
 }
 
 // TestMappingCLIValidates: the admin commands reject bad ids with a clear
