@@ -201,6 +201,10 @@ func (e *Engine) Process(ctx context.Context, j Job) {
 		return
 	}
 	if err != nil {
+		if dry, ok := e.Publisher.(DryRunPublisher); ok && errors.Is(err, ErrUnmapped) {
+			// Show the admin what would be sent, while the mapping is missing.
+			dry.SetStatusMessage(ctx, "", Render(j.Desired.Status, e.Now()))
+		}
 		e.fail(ctx, rec, log, j, fmt.Errorf("resolve: %w", err), false)
 		return
 	}
@@ -221,6 +225,11 @@ func (e *Engine) Process(ctx context.Context, j Job) {
 	err = e.Publisher.SetStatusMessage(ctx, entra, msg)
 	if err != nil {
 		e.fail(ctx, rec, log, j, err, true)
+		return
+	}
+	if _, dry := e.Publisher.(DryRunPublisher); dry {
+		// Nothing reached Teams: record nothing, so a later real run sends it.
+		e.record(rec, log, e.Queue.Complete(rec, j, nil, e.Now()))
 		return
 	}
 	e.Observer.GraphCall("ok")
@@ -287,6 +296,9 @@ type DryRunPublisher struct{ Log *slog.Logger }
 
 // SetStatusMessage logs the update that would be sent.
 func (p DryRunPublisher) SetStatusMessage(_ context.Context, entraID string, m Message) error {
+	if entraID == "" {
+		entraID = "(no mapping yet)"
+	}
 	args := []any{"entra_id", entraID, "content", m.Content}
 	if !m.Expiry.IsZero() {
 		args = append(args, "expiry_utc", m.Expiry.UTC().Format("2006-01-02T15:04:05"))
