@@ -10,7 +10,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -136,11 +135,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	switch ev.Type {
 	case TypeURLVerification:
-		w.Header().Set("Content-Type", "application/json")
+		// Slack's docs: respond in plain text with the challenge value
+		// (https://api.slack.com/events/url_verification).
+		w.Header().Set("Content-Type", "text/plain")
 		h.obs.Request("url_verification")
-		_ = json.NewEncoder(w).Encode(struct {
-			Challenge string `json:"challenge"`
-		}{ev.Challenge})
+		_, _ = io.WriteString(w, ev.Challenge)
 		return
 	case TypeAppRateLimited:
 		log.Warn("slack is dropping events: app rate limited", "minute", ev.MinuteRateLimited, "app", ev.APIAppID)

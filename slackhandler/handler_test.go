@@ -314,12 +314,14 @@ func TestInvalidUserIs400WithoutRetry(t *testing.T) {
 func TestURLVerification(t *testing.T) {
 	f := newFixture(t)
 	rec := f.post(now, slacktest.URLVerification("3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"))
-	if rec.Code != http.StatusOK || !strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") {
+	if rec.Code != http.StatusOK || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/plain") {
 		t.Fatalf("status %d, content type %q", rec.Code, rec.Header().Get("Content-Type"))
 	}
-	var got struct{ Challenge string }
-	if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil || got.Challenge != "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P" {
-		t.Fatalf("body %q (%v)", rec.Body, err)
+	if got := rec.Body.String(); got != "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P" {
+		t.Fatalf("body %q, want the challenge alone", got)
+	}
+	if len(f.sub.got()) != 0 {
+		t.Fatal("url_verification reached Submit")
 	}
 }
 
