@@ -55,8 +55,9 @@ type RetryPolicy struct {
 	MinSnooze time.Duration
 }
 
-// DefaultRetryPolicy starts at 1 s and caps at 5 minutes.
-var DefaultRetryPolicy = RetryPolicy{Base: time.Second, Max: 5 * time.Minute, MinSnooze: time.Second}
+// DefaultRetryPolicy starts at 1 s and caps at 1 minute, so that a change
+// lands within about a minute of Graph coming back from an outage.
+var DefaultRetryPolicy = RetryPolicy{Base: time.Second, Max: time.Minute, MinSnooze: time.Second}
 
 // Decide turns the error of one attempt into what happens next. attempts is
 // the number of failed attempts before this one; jitter in [0,1) spreads
