@@ -66,6 +66,7 @@ func commands() []command {
 		{"serve", "", "run the bridge: Slack intake, workers, health and metrics", runServe},
 		{"mapping", "set|get|rm|ls …", "manage Slack user → Entra object id mappings", runMapping},
 		{"parked", "ls|retry …", "list users set aside after a permanent failure, and retry them", runParked},
+		{"reconcile", "", "submit every Slack user's current status (repairs missed events; run from cron)", runReconcile},
 		{"doctor", "[--public-url URL]", "check the settings, Slack, Graph, the store and the intake; one line each", runDoctor},
 		{"healthcheck", "", "exit 0 when the local bridge answers /healthz (for container health checks)", runHealthcheck},
 		{"version", "", "print the version", runVersion},

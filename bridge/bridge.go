@@ -51,6 +51,9 @@ type Change struct {
 	EventType string `json:"event_type,omitempty"`
 }
 
+// SourceReconcile marks changes that a reconcile pass read from Slack's directory.
+const SourceReconcile = "reconcile"
+
 // slackUserID matches Slack user ids: U or W followed by upper-case letters and digits.
 var slackUserID = regexp.MustCompile(`^[UW][A-Z0-9]{2,31}$`)
 

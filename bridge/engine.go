@@ -194,6 +194,13 @@ func (e *Engine) Process(ctx context.Context, j Job) {
 	defer cancelRec()
 	log := e.Log.With("user", j.UserID, "rev", j.Rev)
 
+	if j.Applied == nil && j.Desired.Source == SourceReconcile && Render(j.Desired.Status, e.Now()).Clear() {
+		// A reconcile pass never clears a message the bridge did not set:
+		// it may be one the person set in Teams by hand.
+		e.Observer.Skipped("nothing to clear")
+		e.record(rec, log, e.Queue.Complete(rec, j, nil, e.Now()))
+		return
+	}
 	entra, err := e.Resolver.Resolve(ctx, j.UserID)
 	if errors.Is(err, ErrSkipped) {
 		e.Observer.Skipped("not mirrored")

@@ -202,3 +202,24 @@ func TestSubmitRejectsInvalid(t *testing.T) {
 		t.Fatal("change without event time accepted")
 	}
 }
+
+func TestReconcileNeverClearsWhatTheBridgeDidNotSet(t *testing.T) {
+	f := newFixture(t, resolver{})
+	c := bridge.Change{UserID: "U024BE7LH", EventTime: f.now, Source: bridge.SourceReconcile}
+	if out, err := f.e.Submit(context.Background(), c); err != nil || out != bridge.Accepted {
+		t.Fatalf("submit: %v %v", out, err)
+	}
+	f.step(t)
+	if len(f.pub.calls) != 0 {
+		t.Fatalf("reconcile of an empty status cost %d call(s)", len(f.pub.calls))
+	}
+	// Once the bridge set something, a reconcile that finds it gone clears it.
+	f.submit(t, "Ev1", "Lunch", f.now.Add(time.Second))
+	f.step(t)
+	c.EventTime = f.now.Add(2 * time.Second)
+	f.e.Submit(context.Background(), c)
+	f.step(t)
+	if len(f.pub.calls) != 2 || !f.pub.calls[1].Clear() {
+		t.Fatalf("calls %+v, want a set then a clear", f.pub.calls)
+	}
+}
