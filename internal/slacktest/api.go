@@ -49,6 +49,7 @@ type API struct {
 	calls map[string]int
 	scope []string
 	page  int
+	sock  *SocketServer
 }
 
 // StartAPI starts a stand-in that accepts botToken, on loopback, closed when t ends.
@@ -60,12 +61,18 @@ func StartAPI(t testing.TB, botToken string) *API {
 		fail:  map[string]*failure{},
 		calls: map[string]int{},
 		scope: DefaultScopes,
+		sock:  newSocketServer(),
 	}
 	srv := httptest.NewServer(http.HandlerFunc(a.serve))
 	t.Cleanup(srv.Close)
+	t.Cleanup(a.sock.close) // runs first: ends the WebSocket connections
 	a.URL = srv.URL + "/api/"
 	return a
 }
+
+// Socket returns the Socket Mode WebSocket side of the stand-in, whose URLs
+// apps.connections.open hands out.
+func (a *API) Socket() *SocketServer { return a.sock }
 
 // AddUser makes users.info know u (replacing a user with the same id).
 func (a *API) AddUser(u User) {
@@ -111,6 +118,10 @@ func (a *API) SetScopes(scopes ...string) {
 }
 
 func (a *API) serve(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/link/") {
+		a.sock.serveWS(w, r)
+		return
+	}
 	method, ok := strings.CutPrefix(r.URL.Path, "/api/")
 	if !ok {
 		http.NotFound(w, r)
@@ -163,7 +174,7 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "invalid_auth"})
 		default:
 			writeJSON(w, http.StatusOK, map[string]any{"ok": true,
-				"url": "ws://" + r.Host + "/link/?ticket=0c1e7a9b-2f3d-4e5a-8b6c-7d8e9f0a1b2c&app_id=" + AppID})
+				"url": "ws://" + r.Host + "/link/?ticket=" + a.sock.newTicket() + "&app_id=" + AppID})
 		}
 		return
 	}

@@ -1,6 +1,8 @@
 // Package slacktest stands in for Slack in statusbridge's tests: it signs
 // Events API requests, builds realistic user status events, and serves a
-// local Web API (users.info, users.list, auth.test, apps.connections.open). It uses only the standard library.
+// local Web API (users.info, users.list, auth.test, apps.connections.open)
+// with the Socket Mode WebSocket behind it. Besides the standard library it
+// uses only gorilla/websocket.
 package slacktest
 
 import (
