@@ -93,7 +93,8 @@ func serve(ctx context.Context, cfg config, env *runEnv, log *slog.Logger) error
 	var socket *slackhandler.SocketRunner
 	if appTok := cfg.get("SLACK_APP_TOKEN"); appTok != "" {
 		socket = slackhandler.NewSocketRunner(appTok, cfg.get("SLACK_BOT_TOKEN"), cfg.get("SLACK_API_URL"), engine,
-			slackhandler.WithSocketLogger(log), slackhandler.WithStaleAfter(cfg.duration("STATUSBRIDGE_SOCKET_STALE_AFTER")))
+			slackhandler.WithSocketLogger(log), slackhandler.WithStaleAfter(cfg.duration("STATUSBRIDGE_SOCKET_STALE_AFTER")),
+			slackhandler.WithSocketObserver(newSocketMetrics(reg)))
 	}
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
 		pctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)

@@ -1,6 +1,7 @@
 // Package slackhandler is statusbridge's Slack side: the Events API
 // http.Handler that verifies Slack's signature and turns user status events
-// into bridge changes, the tolerant decoder of those events, the conversion of
+// into bridge changes, the Socket Mode runner that does the same over a
+// WebSocket, the tolerant decoder of those events, the conversion of
 // a Slack status (emoji included) into a bridge.Status, and the Web API
 // directory used to identify users. It is the only package that imports slack-go.
 package slackhandler
