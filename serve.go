@@ -54,6 +54,14 @@ func serve(ctx context.Context, cfg config, env *runEnv, log *slog.Logger) error
 	}
 	defer st.Close()
 
+	if !isDryRun(publisher) {
+		if n, err := bridge.ResumeAfterDryRun(ctx, st, time.Now()); err != nil {
+			log.Warn("could not resume users a dry run set aside", "err", err)
+		} else if n > 0 {
+			log.Info("sending the statuses a dry run only logged", "users", n)
+		}
+	}
+
 	reg := prometheus.NewRegistry()
 	metrics := newMetrics(reg, st)
 

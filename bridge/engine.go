@@ -235,8 +235,9 @@ func (e *Engine) Process(ctx context.Context, j Job) {
 		return
 	}
 	if _, dry := e.Publisher.(DryRunPublisher); dry {
-		// Nothing reached Teams: record nothing, so a later real run sends it.
-		e.record(rec, log, e.Queue.Complete(rec, j, nil, e.Now()))
+		// Nothing reached Teams: set the user aside, so that a later live run
+		// (which un-parks these users at start) sends what was only logged.
+		e.record(rec, log, e.Queue.Park(rec, j, DryRunReason, e.Now()))
 		return
 	}
 	e.Observer.GraphCall("ok")
@@ -296,6 +297,32 @@ func (e *Engine) record(_ context.Context, log *slog.Logger, err error) {
 		// The lease runs out and the user is worked again: nothing is lost.
 		log.Warn("could not record the outcome; the user will be retried", "err", err)
 	}
+}
+
+// DryRunReason is the park reason of users whose update a dry run only logged.
+const DryRunReason = "dry run: logged, not sent to Teams"
+
+// ResumeAfterDryRun un-parks the users a dry run set aside, so that a live
+// run sends their latest status. It returns how many it un-parked.
+func ResumeAfterDryRun(ctx context.Context, a Admin, now time.Time) (int, error) {
+	ps, err := a.ListParked(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, p := range ps {
+		if p.Reason != DryRunReason {
+			continue
+		}
+		ok, err := a.Unpark(ctx, p.UserID, now)
+		if err != nil {
+			return n, err
+		}
+		if ok {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // DryRunPublisher logs each Teams update instead of sending it.
