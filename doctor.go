@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/statusbridge/statusbridge/graphsync"
 	"github.com/statusbridge/statusbridge/slackhandler"
 )
 
@@ -138,8 +139,13 @@ func (d *doctor) checkGraph(ctx context.Context, cfg config, getenv func(string)
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := client.Probe(ctx); err != nil {
-		d.fail("graph", "grant the application permissions Presence.ReadWrite.All and User.Read.All with admin consent (Entra admin center → App registrations → API permissions), and check the tenant, client id and credential",
-			"%v", err)
+		fix := "grant the application permissions Presence.ReadWrite.All and User.Read.All with admin consent (Entra admin center → App registrations → API permissions), and check the tenant, client id and credential"
+		var ae *graphsync.AuthError
+		if errors.As(err, &ae) {
+			// No token: permissions are not the problem yet.
+			fix = "check AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH against the app registration (Entra admin center → App registrations → Certificates & secrets), and AZURE_AUTHORITY_HOST for national clouds"
+		}
+		d.fail("graph", fix, "%v", err)
 		return
 	}
 	d.pass("graph", "token obtained and a Graph read succeeded at %s", cfg.get("STATUSBRIDGE_GRAPH_URL"))

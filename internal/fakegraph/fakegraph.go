@@ -56,6 +56,7 @@ type Server struct {
 	failNext      int
 	failStatus    int
 	failRetry     string
+	userReads     int
 	p503, p429    float64
 	chaosRetry    string
 	rng           *mrand.Rand
@@ -66,6 +67,7 @@ type Server struct {
 	failed        int
 	requests      []Request
 	unhandled     []string
+	hook          func(userID string)
 }
 
 // User is a user known to the stand-in.
@@ -225,6 +227,31 @@ func (s *Server) FailNext(n int, status int, retryAfter string) {
 	s.failNext, s.failStatus, s.failRetry = n, status, retryAfter
 }
 
+// SetUserReadStatus answers every user read (GET /users and GET /users/{id})
+// with status, as Graph does for an app without User.Read.All (403); 0 restores
+// normal answers. The token is still checked first.
+func (s *Server) SetUserReadStatus(status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.userReads = status
+}
+
+// failUserRead writes the injected answer to a user read, if one is set.
+func (s *Server) failUserRead(w http.ResponseWriter) bool {
+	s.mu.Lock()
+	status := s.userReads
+	s.mu.Unlock()
+	if status == 0 {
+		return false
+	}
+	if status == http.StatusForbidden {
+		writeError(w, status, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+	} else {
+		writeError(w, status, http.StatusText(status), "Injected failure.")
+	}
+	return true
+}
+
 // SetFailureRates answers setStatusMessage calls at random with 503 or 429
 // (with Retry-After retryAfter), with the given probabilities.
 func (s *Server) SetFailureRates(p503, p429 float64, retryAfter string, seed int64) {
@@ -240,6 +267,15 @@ func (s *Server) SetRateLimit(n int, per time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.limitN, s.limitPer, s.window = n, per, nil
+}
+
+// SetStatusHook makes every setStatusMessage call run f (with the addressed
+// user id) before it is answered, for example to hold the call open; nil
+// removes the hook.
+func (s *Server) SetStatusHook(f func(userID string)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hook = f
 }
 
 // Counts reports setStatusMessage calls answered 200, 429 and any other failure.
@@ -318,11 +354,11 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodPost && len(parts) == 4 && parts[0] == "users" && parts[2] == "presence" && parts[3] == "setStatusMessage":
 		s.setStatusMessage(w, r, parts[1])
 	case r.Method == http.MethodGet && len(parts) == 2 && parts[0] == "users":
-		if _, ok := s.authorize(w, r); ok {
+		if _, ok := s.authorize(w, r); ok && !s.failUserRead(w) {
 			s.getUser(w, r, parts[1])
 		}
 	case r.Method == http.MethodGet && len(parts) == 1 && parts[0] == "users":
-		if _, ok := s.authorize(w, r); ok {
+		if _, ok := s.authorize(w, r); ok && !s.failUserRead(w) {
 			s.listUsers(w, r)
 		}
 	default:
@@ -482,6 +518,12 @@ func (s *Server) setStatusMessage(w http.ResponseWriter, r *http.Request, id str
 	u, known := s.lookup(id)
 	if known {
 		call.UserID = u.ID
+	}
+	s.mu.Lock()
+	hook := s.hook
+	s.mu.Unlock()
+	if hook != nil {
+		hook(call.UserID)
 	}
 	status := s.decide(w, r, bodyErr, parseErr, known, id)
 	s.mu.Lock()
@@ -837,4 +879,5 @@ func (s *Server) Reset() {
 	s.calls, s.requests, s.unhandled = nil, nil, nil
 	s.ok, s.throttled, s.failed = 0, 0, 0
 	s.failNext, s.p503, s.p429, s.limitN, s.window = 0, 0, 0, 0, nil
+	s.userReads = 0
 }
