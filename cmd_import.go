@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -39,7 +40,6 @@ func parseImport(ctx context.Context, r io.Reader, lookupUPN func(context.Contex
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
@@ -48,6 +48,8 @@ func parseImport(ctx context.Context, r io.Reader, lookupUPN func(context.Contex
 			}
 			return nil, nil, err
 		}
+		// Only after a good read: a record that failed in its first field has no positions.
+		line, _ := cr.FieldPos(0)
 		if progress != nil && n > 0 && n%500 == 0 {
 			progress(n)
 		}
@@ -103,15 +105,42 @@ func parseImport(ctx context.Context, r io.Reader, lookupUPN func(context.Contex
 	return rows, bad, nil
 }
 
+// takeDryRun removes the import's own --dry-run flag from args. The settings
+// have a --dry-run too (STATUSBRIDGE_DRY_RUN, for serve), so the import's is
+// taken out before the settings' flags are parsed.
+func takeDryRun(args []string) (rest []string, dryRun bool, err error) {
+	for i, a := range args {
+		if a == "--" {
+			rest = append(rest, args[i:]...)
+			break
+		}
+		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") || name != "dry-run" {
+			rest = append(rest, a)
+			continue
+		}
+		if !hasVal {
+			dryRun = true
+			continue
+		}
+		if dryRun, err = strconv.ParseBool(val); err != nil {
+			return nil, false, usageError{fmt.Sprintf("--dry-run=%q: want true or false", val)}
+		}
+	}
+	return rest, dryRun, nil
+}
+
 func runMappingImport(ctx context.Context, env *runEnv, args []string) error {
-	var dryRun bool
+	args, dryRun, err := takeDryRun(args)
+	if err != nil {
+		return err
+	}
 	pos, _ := splitPositional(args)
 	if len(pos) != 1 {
 		return usageError{"mapping import takes one CSV file (or - for standard input)\n" + mappingUsage}
 	}
 	fs := newFlagSet(env, "mapping import", "FILE.csv [--dry-run]")
 	resolve := registerFlags(fs, env.getenv)
-	fs.BoolVar(&dryRun, "dry-run", false, "show what would change without changing anything")
 	if err := parseFlags(fs, flagsOnly(args)); err != nil {
 		return err
 	}

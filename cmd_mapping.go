@@ -68,6 +68,7 @@ func runMapping(ctx context.Context, env *runEnv, args []string) error {
 		return usageError{fmt.Sprintf("unknown mapping subcommand %q\n%s", sub, mappingUsage)}
 	}
 	if sub == "ls" {
+		rest = joinValue(rest, "source")
 		extra = func(fs flagSet) {
 			fs.BoolVar(&asJSON, "json", false, "print JSON")
 			fs.StringVar(&source, "source", "", "only entries of this source: admin, email, none or skipped")
@@ -141,6 +142,27 @@ func runMapping(ctx context.Context, env *runEnv, args []string) error {
 		return runMappingResolve(ctx, env, cfg, st, pos[0])
 	}
 	return nil
+}
+
+// joinValue rewrites "--name value" as "--name=value", so that
+// splitPositional, which knows only the settings' flags, does not take the
+// value for a positional argument.
+func joinValue(args []string, name string) []string {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			out = append(out, args[i:]...)
+			break
+		}
+		if (a == "-"+name || a == "--"+name) && i+1 < len(args) {
+			out = append(out, a+"="+args[i+1])
+			i++
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
 }
 
 func printMappings(w io.Writer, ms []bridge.Mapping, asJSON bool) {

@@ -59,7 +59,7 @@ var settings = []setting{
 		help: "Graph calls allowed across all replicas, as N/period; Graph documents 1,500 presence calls / 30 s per app and tenant"},
 	{env: "STATUSBRIDGE_EMAIL_DOMAIN_MAP", flag: "email-domain-map", check: domainMap,
 		help: "rewrite Slack email domains to tenant domains for discovery, such as corp.com=corp.onmicrosoft.com,eu.corp.com=corp.onmicrosoft.com"},
-	{env: "STATUSBRIDGE_MAPPING_MAX_AGE", flag: "mapping-max-age", def: "168h", check: durationRange(time.Minute, 365*24*time.Hour),
+	{env: "STATUSBRIDGE_MAPPING_MAX_AGE", flag: "mapping-max-age", def: "168h", check: durationRange(time.Second, 365*24*time.Hour),
 		help: "age after which a discovered mapping is re-verified in the background"},
 	{env: "STATUSBRIDGE_NEGATIVE_CACHE", flag: "negative-cache", def: "1h", check: durationRange(0, 30*24*time.Hour),
 		help: "how long a user without an Entra match (or never mirrored) is remembered before discovery tries again"},
