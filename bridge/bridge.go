@@ -283,6 +283,20 @@ func (e *ThrottledError) Error() string {
 }
 func (e *ThrottledError) Unwrap() error { return e.Err }
 
+// RetryLaterError asks for the user to be tried again after a while without
+// counting a failed attempt; for example an Entra account that discovery
+// did not find yet, looked for again when the negative cache expires.
+type RetryLaterError struct {
+	After  time.Duration
+	Reason string
+	Err    error
+}
+
+func (e *RetryLaterError) Error() string {
+	return fmt.Sprintf("%s; trying again in %s", e.Reason, e.After)
+}
+func (e *RetryLaterError) Unwrap() error { return e.Err }
+
 // TransientError is a failure that may pass (5xx, network errors).
 type TransientError struct {
 	Reason string

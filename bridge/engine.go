@@ -271,7 +271,7 @@ func (e *Engine) fail(ctx, rec context.Context, log *slog.Logger, j Job, err err
 				log.Warn("could not tighten the rate limiter", "err", perr)
 			}
 		}
-		log.Debug("throttled; snoozing", "after", d.After, "err", err)
+		log.Debug("waiting before trying again", "after", d.After, "err", err)
 		e.record(rec, log, e.Queue.Retry(rec, j, now.Add(d.After), d.Attempts, d.Reason))
 	case Park:
 		count("permanent")

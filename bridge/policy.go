@@ -69,7 +69,14 @@ func Decide(err error, attempts int, p RetryPolicy, jitter float64) Decision {
 	}
 	var thr *ThrottledError
 	var perm *PermanentError
+	var later *RetryLaterError
 	switch {
+	case errors.As(err, &later):
+		d := later.After
+		if d < p.MinSnooze {
+			d = p.MinSnooze
+		}
+		return Decision{Action: Snooze, After: d, Attempts: attempts, Reason: later.Reason}
 	case errors.Is(err, ErrUnmapped):
 		return Decision{Action: Park, Attempts: attempts, Reason: "unmapped: no Entra user is mapped to this Slack user"}
 	case errors.As(err, &thr):

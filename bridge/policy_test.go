@@ -27,6 +27,8 @@ func TestDecide(t *testing.T) {
 			Decision{Action: Park, Attempts: 1, Reason: "graph 404: user not found"}},
 		{"unmapped parks", ErrUnmapped, 0, 0,
 			Decision{Action: Park, Reason: "unmapped: no Entra user is mapped to this Slack user"}},
+		{"retry later snoozes without counting", fmt.Errorf("resolve: %w", &RetryLaterError{After: time.Hour, Reason: "no Entra user yet", Err: ErrUnmapped}), 2, 0,
+			Decision{Action: Snooze, After: time.Hour, Attempts: 2, Reason: "no Entra user yet"}},
 		{"first transient: base with no jitter is half", &TransientError{Reason: "graph 503"}, 0, 0,
 			Decision{Action: Backoff, After: 500 * time.Millisecond, Attempts: 1, Reason: "transient: graph 503"}},
 		{"third transient doubles twice", errors.New("network"), 2, 0.999999999,

@@ -115,7 +115,7 @@ func (r *Resolver) Resolve(ctx context.Context, slackUserID string) (string, err
 		case bridge.SourceNone, bridge.SourceSkipped:
 			if now.Sub(m.FoundAt) < r.o.NegativeTTL || !r.Discovers() {
 				r.o.Observe("miss")
-				return "", negative(m)
+				return "", r.negative(m, now)
 			}
 		}
 	}
@@ -146,14 +146,25 @@ func (r *Resolver) Resolve(ctx context.Context, slackUserID string) (string, err
 		}
 		r.o.Log.Warn("no Entra user found", "user", slackUserID, "why", found.Detail)
 	}
-	return "", negative(found)
+	return "", r.negative(found, now)
 }
 
-func negative(m bridge.Mapping) error {
+// negative turns a negative entry into the resolver's error. A user with no
+// Entra match yet is tried again when the entry expires (a new hire's account
+// may appear meanwhile); without discovery, it waits for an admin's mapping.
+func (r *Resolver) negative(m bridge.Mapping, now time.Time) error {
 	if m.Source == bridge.SourceSkipped {
 		return fmt.Errorf("%w: %s", bridge.ErrSkipped, m.Detail)
 	}
-	return fmt.Errorf("%w: %s", bridge.ErrUnmapped, m.Detail)
+	err := fmt.Errorf("%w: %s", bridge.ErrUnmapped, m.Detail)
+	if !r.Discovers() {
+		return err
+	}
+	after := m.FoundAt.Add(r.o.NegativeTTL).Sub(now)
+	if after < time.Second {
+		after = time.Second
+	}
+	return &bridge.RetryLaterError{After: after, Reason: "no Entra user yet: " + m.Detail, Err: err}
 }
 
 // reverify re-runs discovery for an old entry in the background, once at a time per user.

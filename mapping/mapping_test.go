@@ -213,8 +213,10 @@ func TestNegativeCache(t *testing.T) {
 		t.Fatalf("first miss cost %d Slack and %d Graph calls, want 1 and 3", d0, f0)
 	}
 	c.add(59 * time.Minute)
-	if _, err := r.Resolve(ctx, "UUNKNOWN1"); !errors.Is(err, bridge.ErrUnmapped) {
-		t.Fatal(err)
+	_, err := r.Resolve(ctx, "UUNKNOWN1")
+	var later *bridge.RetryLaterError
+	if !errors.Is(err, bridge.ErrUnmapped) || !errors.As(err, &later) || later.After != time.Minute {
+		t.Fatalf("err = %v, want unmapped, to be tried again in 1m when the cache expires", err)
 	}
 	if dir.calls != d0 || f.count() != f0 {
 		t.Fatalf("a cached miss cost lookups: Slack %d→%d, Graph %d→%d", d0, dir.calls, f0, f.count())

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -52,11 +53,22 @@ func WithHTTPClient(c *http.Client) DirectoryOption { return func(d *Directory) 
 // WithDirectoryLogger sets the directory's logger (default: discard).
 func WithDirectoryLogger(l *slog.Logger) DirectoryOption { return func(d *Directory) { d.log = l } }
 
+// WithDirectoryClock sets the clock that times Slack's Retry-After (default time.Now).
+func WithDirectoryClock(now func() time.Time) DirectoryOption {
+	return func(d *Directory) { d.now = now }
+}
+
 // Directory reads users from Slack's Web API with the bot token.
 type Directory struct {
 	api  *slack.Client
 	http *http.Client
 	log  *slog.Logger
+	now  func() time.Time
+
+	mu sync.Mutex
+	// throttledUntil is when users.info may be called again after a 429:
+	// every lookup waits out Slack's Retry-After, not only the one that got it.
+	throttledUntil time.Time
 }
 
 // NewDirectory returns a directory that calls the Web API at apiURL (DefaultAPIURL when empty).
@@ -64,6 +76,7 @@ func NewDirectory(botToken, apiURL string, opts ...DirectoryOption) *Directory {
 	d := &Directory{
 		http: &http.Client{Timeout: 10 * time.Second},
 		log:  slog.New(slog.DiscardHandler),
+		now:  time.Now,
 	}
 	for _, o := range opts {
 		o(d)
@@ -84,9 +97,23 @@ func NewDirectory(botToken, apiURL string, opts ...DirectoryOption) *Directory {
 // a 429 is a *bridge.ThrottledError, a refused token is an *AuthError and
 // anything else is a *bridge.TransientError.
 func (d *Directory) SlackUser(ctx context.Context, id string) (bridge.SlackUser, error) {
+	d.mu.Lock()
+	wait := d.throttledUntil.Sub(d.now())
+	d.mu.Unlock()
+	if wait > 0 {
+		return bridge.SlackUser{}, &bridge.ThrottledError{RetryAfter: wait, Err: errors.New("slack users.info: still rate limited")}
+	}
 	u, err := d.api.GetUserInfoContext(ctx, id)
 	if err != nil {
 		err = classify("users.info", err)
+		var thr *bridge.ThrottledError
+		if errors.As(err, &thr) {
+			d.mu.Lock()
+			if until := d.now().Add(thr.RetryAfter); until.After(d.throttledUntil) {
+				d.throttledUntil = until
+			}
+			d.mu.Unlock()
+		}
 		d.log.Debug("slack users.info failed", "user", id, "err", err)
 		return bridge.SlackUser{}, err
 	}

@@ -69,7 +69,8 @@ func TestDirectoryErrors(t *testing.T) {
 	ctx := context.Background()
 	api := slacktest.StartAPI(t, botToken)
 	api.AddUser(slacktest.User{ID: "U0ALICE", TeamID: "T0EXAMPLE1"})
-	d := slackhandler.NewDirectory(botToken, api.URL)
+	clock := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	d := slackhandler.NewDirectory(botToken, api.URL, slackhandler.WithDirectoryClock(func() time.Time { return clock }))
 
 	if _, err := d.SlackUser(ctx, "U0NOBODY"); !errors.Is(err, bridge.ErrNotFound) {
 		t.Errorf("unknown user: %v, want ErrNotFound", err)
@@ -81,8 +82,15 @@ func TestDirectoryErrors(t *testing.T) {
 	if !errors.As(err, &thr) || thr.RetryAfter != 30*time.Second {
 		t.Errorf("429: %v, want ThrottledError{30s}", err)
 	}
-	// The directory does not retry by itself: one 429, one call; the next call succeeds.
+	// Until Retry-After passes, every lookup (not only that user's) waits
+	// without calling Slack.
 	before := api.Calls("users.info")
+	clock = clock.Add(20 * time.Second)
+	if _, err := d.SlackUser(ctx, "U0NOBODY"); !errors.As(err, &thr) || thr.RetryAfter != 10*time.Second || api.Calls("users.info") != before {
+		t.Errorf("inside Retry-After: %v, calls %d→%d; want ThrottledError{10s} and no call", err, before, api.Calls("users.info"))
+	}
+	// The directory does not retry by itself; after the wait the next call succeeds.
+	clock = clock.Add(10 * time.Second)
 	if _, err := d.SlackUser(ctx, "U0ALICE"); err != nil || api.Calls("users.info") != before+1 {
 		t.Errorf("after 429: %v, calls %d→%d", err, before, api.Calls("users.info"))
 	}

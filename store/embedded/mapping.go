@@ -43,11 +43,27 @@ func (s *Store) SetMapping(ctx context.Context, m bridge.Mapping, now time.Time)
 		return err
 	}
 	return s.update(ctx, func(tx *bolt.Tx) error {
+		var prev bridge.Mapping
+		if old := tx.Bucket(bMappings).Get([]byte(m.SlackUserID)); old != nil {
+			_ = json.Unmarshal(old, &prev)
+		}
 		if err := tx.Bucket(bMappings).Put([]byte(m.SlackUserID), v); err != nil {
 			return err
 		}
-		_, err := unparkDue(tx, m.SlackUserID, now)
-		return err
+		unparked, err := unparkDue(tx, m.SlackUserID, now)
+		if err != nil || unparked || m.EntraID == "" || m.EntraID == prev.EntraID {
+			return err
+		}
+		// The Entra id changed: a user with a desired state is made due, so
+		// the status follows the mapping.
+		r, err := getUser(tx, m.SlackUserID)
+		if err != nil || r == nil || r.Desired == nil || r.Queued {
+			return err
+		}
+		if err := setSlot(tx, m.SlackUserID, r, nanos(now)); err != nil {
+			return err
+		}
+		return putUser(tx, m.SlackUserID, r)
 	})
 }
 

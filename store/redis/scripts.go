@@ -137,10 +137,22 @@ var unparkScript = redis.NewScript(unparkFn + `
 return unpark()
 `)
 
-// setMappingScript: KEYS user, due, parked, mappings; ARGV user, nowMs, mappingJSON.
+// setMappingScript: KEYS user, due, parked, mappings; ARGV user, nowMs,
+// mappingJSON, entraID. A parked user is un-parked; a user with a desired
+// state whose Entra id changed is made due, so the status follows the mapping.
 var setMappingScript = redis.NewScript(unparkFn + `
+local old = redis.call('HGET', KEYS[4], ARGV[1])
 redis.call('HSET', KEYS[4], ARGV[1], ARGV[3])
-unpark()
+if unpark() == 1 then return 1 end
+if ARGV[4] == '' or redis.call('HEXISTS', KEYS[1], 'd') == 0 then return 1 end
+local prev = ''
+if old then
+  local ok, m = pcall(cjson.decode, old)
+  if ok and type(m) == 'table' and type(m['entra_id']) == 'string' then prev = m['entra_id'] end
+end
+if prev ~= ARGV[4] and not redis.call('ZSCORE', KEYS[2], ARGV[1]) then
+  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+end
 return 1
 `)
 

@@ -575,13 +575,31 @@ func testMappingUnparks(t *testing.T, s Store) {
 	j = claimOne(t, s, at(20), "U001")
 	noErr(t, "Complete", s.Complete(ctx(t), j, nil, at(20)))
 
-	// A mapping for a user that is not parked does not make it due.
+	// A mapping that ties a user with a known status to another Entra user
+	// makes it due, so the status follows the mapping; setting the same Entra
+	// id again, or a negative entry, does not.
 	submit(t, s, change("U002", "Ev2", 0, "Lunch"), at(0), bridge.Accepted)
 	j2 := claimOne(t, s, at(30), "U002")
-	noErr(t, "Complete", s.Complete(ctx(t), j2, nil, at(30)))
+	noErr(t, "Complete", s.Complete(ctx(t), j2, applied1, at(30)))
 	m.SlackUserID = "U002"
 	noErr(t, "SetMapping", s.SetMapping(ctx(t), m, at(31)))
-	claimNone(t, s, at(31).Add(lease+time.Second))
+	j2 = claimOne(t, s, at(31), "U002")
+	noErr(t, "Complete", s.Complete(ctx(t), j2, nil, at(31)))
+	noErr(t, "SetMapping", s.SetMapping(ctx(t), m, at(32)))
+	claimNone(t, s, at(32).Add(lease+time.Second))
+	moved := m
+	moved.EntraID = "0b0b0b0b-0000-4000-8000-00000000000b"
+	noErr(t, "SetMapping", s.SetMapping(ctx(t), moved, at(40)))
+	j2 = claimOne(t, s, at(40), "U002")
+	noErr(t, "Complete", s.Complete(ctx(t), j2, nil, at(40)))
+	negative := bridge.Mapping{SlackUserID: "U002", Source: bridge.SourceNone, Detail: "no match", FoundAt: at(50)}
+	noErr(t, "SetMapping", s.SetMapping(ctx(t), negative, at(50)))
+	claimNone(t, s, at(50).Add(lease+time.Second))
+	// A mapping for a user the bridge never saw makes nothing due.
+	other := m
+	other.SlackUserID = "U003"
+	noErr(t, "SetMapping", s.SetMapping(ctx(t), other, at(60)))
+	claimNone(t, s, at(60).Add(lease+time.Second))
 }
 
 func testRelease(t *testing.T, s Store) {
