@@ -97,12 +97,7 @@ func (c config) secrets(getenv func(string) string) []string {
 	var out []string
 	for _, s := range settings {
 		if s.secret && c[s.env] != "" {
-			out = append(out, c[s.env])
-			if u, err := url.Parse(c[s.env]); err == nil && u.User != nil {
-				if pw, ok := u.User.Password(); ok {
-					out = append(out, pw)
-				}
-			}
+			out = append(out, c[s.env], urlPassword(c[s.env]))
 		}
 	}
 	for _, env := range []string{"AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PASSWORD"} {

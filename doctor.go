@@ -149,6 +149,30 @@ func (d *doctor) checkGraph(ctx context.Context, cfg config, getenv func(string)
 		return
 	}
 	d.pass("graph", "token obtained and a Graph read succeeded at %s", cfg.get("STATUSBRIDGE_GRAPH_URL"))
+
+	// The token lists the application permissions granted: check the one that
+	// sets status messages without writing anyone's status.
+	roles, known, err := client.Roles(ctx)
+	switch {
+	case err != nil:
+		d.warn("graph perms", "could not read the token's permissions: %v", err)
+	case !known:
+		d.warn("graph perms", "the token does not list its permissions; Presence.ReadWrite.All is checked only when the first status is set")
+	default:
+		var missing []string
+		for _, need := range []string{"Presence.ReadWrite.All", "User.Read.All"} {
+			if !slices.Contains(roles, need) {
+				missing = append(missing, need)
+			}
+		}
+		if len(missing) > 0 {
+			d.fail("graph perms", "add the Microsoft Graph application permission(s) "+strings.Join(missing, ", ")+
+				" and grant admin consent (Entra admin center → App registrations → API permissions)",
+				"the app lacks %s (granted: %s)", strings.Join(missing, ", "), strings.Join(roles, ", "))
+			return
+		}
+		d.pass("graph perms", "Presence.ReadWrite.All and User.Read.All granted")
+	}
 }
 
 func (d *doctor) checkStore(ctx context.Context, cfg config) {

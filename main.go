@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/signal"
 	"runtime"
@@ -104,7 +105,7 @@ func knownSecrets(args []string, getenv func(string) string) []string {
 			continue
 		}
 		if v := getenv(s.env); v != "" {
-			out = append(out, v)
+			out = append(out, v, urlPassword(v))
 		}
 		for i, a := range args {
 			name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
@@ -112,9 +113,9 @@ func knownSecrets(args []string, getenv func(string) string) []string {
 				continue
 			}
 			if hasVal {
-				out = append(out, val)
+				out = append(out, val, urlPassword(val))
 			} else if i+1 < len(args) {
-				out = append(out, args[i+1])
+				out = append(out, args[i+1], urlPassword(args[i+1]))
 			}
 		}
 	}
@@ -124,6 +125,15 @@ func knownSecrets(args []string, getenv func(string) string) []string {
 		}
 	}
 	return out
+}
+
+// urlPassword returns the password of a URL such as REDIS_URL, or "".
+func urlPassword(v string) string {
+	if u, err := url.Parse(v); err == nil && u.User != nil {
+		pw, _ := u.User.Password()
+		return pw
+	}
+	return ""
 }
 
 // scrub removes secret values from an error's text.

@@ -327,7 +327,7 @@ func TestDoctor(t *testing.T) {
 		if code != 0 || !strings.Contains(out, "all checks passed") || strings.Contains(out, "FAIL") {
 			t.Fatalf("doctor exit %d:\n%s", code, out)
 		}
-		for _, check := range []string{"config", "slack auth", "slack scopes", "graph", "store"} {
+		for _, check := range []string{"config", "slack auth", "slack scopes", "graph", "graph perms", "store"} {
 			if !strings.Contains(out, "PASS  "+check) {
 				t.Fatalf("no PASS for %s:\n%s", check, out)
 			}
@@ -351,6 +351,16 @@ func TestDoctor(t *testing.T) {
 		wantFail(t, out, code, "graph", "User.Read.All")
 		if !strings.Contains(out, "403") {
 			t.Fatalf("the 403 is not reported:\n%s", out)
+		}
+	})
+
+	t.Run("presence permission not granted", func(t *testing.T) {
+		graph.SetRoles("User.Read.All")
+		defer graph.SetRoles("Presence.ReadWrite.All", "User.Read.All")
+		out, code := doctorRun(t, env)
+		wantFail(t, out, code, "graph perms", "Presence.ReadWrite.All")
+		if n := len(graph.StatusCalls()); n != 0 {
+			t.Fatalf("doctor wrote %d statuses", n)
 		}
 	})
 

@@ -87,6 +87,7 @@ type Config struct {
 // Client talks to Microsoft Graph. It is safe for concurrent use.
 type Client struct {
 	graph             *msgraphsdk.GraphServiceClient
+	cred              azcore.TokenCredential
 	baseURL           string
 	scope             string
 	timeout           time.Duration
@@ -185,6 +186,7 @@ func New(cfg Config, getenv func(string) string) (*Client, error) {
 
 	c := &Client{
 		graph:             msgraphsdk.NewGraphServiceClient(adapter),
+		cred:              cred,
 		baseURL:           graphURL,
 		scope:             scope,
 		timeout:           timeout,

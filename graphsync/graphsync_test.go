@@ -439,6 +439,24 @@ func TestProbe(t *testing.T) {
 	}
 }
 
+func TestRolesFromToken(t *testing.T) {
+	_, c := setup(t)
+	roles, known, err := c.Roles(context.Background())
+	if err != nil || !known || strings.Join(roles, ",") != "Presence.ReadWrite.All,User.Read.All" {
+		t.Fatalf("Roles = %v, %v, %v", roles, known, err)
+	}
+	fg2 := fakegraph.Start(t)
+	fg2.SetRoles("User.Read.All")
+	c2 := newClient(t, fg2, Config{})
+	roles, known, err = c2.Roles(context.Background())
+	if err != nil || !known || len(roles) != 1 || roles[0] != "User.Read.All" {
+		t.Fatalf("Roles = %v, %v, %v", roles, known, err)
+	}
+	if n := len(fg2.StatusCalls()); n != 0 {
+		t.Fatalf("reading roles wrote %d statuses", n)
+	}
+}
+
 func TestConcurrentUse(t *testing.T) {
 	fg, c := setup(t)
 	var ids []string

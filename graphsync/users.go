@@ -2,8 +2,12 @@ package graphsync
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
 	graphmodels "github.com/microsoftgraph/msgraph-sdk-go/models"
@@ -130,4 +134,30 @@ func entraUser(u graphmodels.Userable) bridge.EntraUser {
 		Mail:              deref(u.GetMail()),
 		AccountEnabled:    u.GetAccountEnabled(),
 	}
+}
+
+// Roles obtains a Graph token and reports the application permissions it
+// carries (the "roles" claim of Entra's app-only tokens), so that doctor can
+// check Presence.ReadWrite.All without writing anyone's status. known is
+// false when the token is not a JWT with a roles claim.
+func (c *Client) Roles(ctx context.Context) (roles []string, known bool, err error) {
+	tok, err := c.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{c.scope}})
+	if err != nil {
+		return nil, false, c.classify(opProbe, err, &callInfo{})
+	}
+	parts := strings.Split(tok.Token, ".")
+	if len(parts) != 3 {
+		return nil, false, nil
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return nil, false, nil
+	}
+	var claims struct {
+		Roles *[]string `json:"roles"`
+	}
+	if json.Unmarshal(payload, &claims) != nil || claims.Roles == nil {
+		return nil, false, nil
+	}
+	return *claims.Roles, true, nil
 }

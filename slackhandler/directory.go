@@ -21,8 +21,8 @@ const DefaultAPIURL = "https://slack.com/api/"
 // slackbotID is Slackbot's user id, which Slack does not mark as a bot.
 const slackbotID = "USLACKBOT"
 
-// ErrAuth is wrapped by errors that mean Slack refused the bot token or its scopes.
-var ErrAuth = errors.New("slack refused the bot token")
+// ErrAuth is wrapped by errors that mean Slack refused a token or its scopes.
+var ErrAuth = errors.New("slack refused the token")
 
 // AuthError says why Slack refused the bot token ("invalid_auth",
 // "token_revoked", "missing_scope", …); it never carries the token.
@@ -31,14 +31,20 @@ type AuthError struct {
 	Code string
 	// Needed is the scope Slack asked for, on missing_scope.
 	Needed string
+	// Setting names the token Slack refused (SLACK_BOT_TOKEN when empty).
+	Setting string
 }
 
 func (e *AuthError) Error() string {
-	msg := "slack refused the bot token: " + e.Code
+	setting := e.Setting
+	if setting == "" {
+		setting = "SLACK_BOT_TOKEN"
+	}
+	msg := "slack refused " + setting + ": " + e.Code
 	if e.Needed != "" {
 		msg += " (needs scope " + e.Needed + ")"
 	}
-	return msg + "; check SLACK_BOT_TOKEN and the app's scopes"
+	return msg + "; check " + setting + " and the app's scopes"
 }
 
 // Is makes errors.Is(err, ErrAuth) true for every AuthError.
@@ -261,7 +267,12 @@ func OpenConnection(ctx context.Context, appToken, apiURL string) (string, error
 		slack.OptionHTTPClient(&http.Client{Timeout: 10 * time.Second}))
 	_, url, err := api.StartSocketModeContext(ctx)
 	if err != nil {
-		return "", classify("apps.connections.open", err)
+		err = classify("apps.connections.open", err)
+		var ae *AuthError
+		if errors.As(err, &ae) {
+			ae.Setting = "SLACK_APP_TOKEN"
+		}
+		return "", err
 	}
 	return url, nil
 }

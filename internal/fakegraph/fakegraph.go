@@ -12,6 +12,7 @@ import (
 	"compress/gzip"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -68,6 +69,7 @@ type Server struct {
 	requests      []Request
 	unhandled     []string
 	hook          func(userID string)
+	roles         []string
 }
 
 // User is a user known to the stand-in.
@@ -130,6 +132,7 @@ func Start(t testing.TB) *Server {
 		now:            time.Now,
 		users:          map[string]*User{},
 		tokens:         map[string]string{},
+		roles:          []string{"Presence.ReadWrite.All", "User.Read.All"},
 		current:        map[string]StatusCall{},
 		rng:            mrand.New(mrand.NewSource(1)),
 	}
@@ -835,7 +838,15 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, tenant string) {
 		writeAADError(w, http.StatusBadRequest, "invalid_scope", 1002012, "The provided value for scope "+scope+" is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).")
 		return
 	}
-	tok := "fake-token-" + randHex(16)
+	// Shaped like Entra's app-only tokens: a JWT whose payload lists the
+	// application permissions granted ("roles"); the signature is not real.
+	s.mu.Lock()
+	roles := s.roles
+	s.mu.Unlock()
+	payload, _ := json.Marshal(map[string]any{"aud": strings.TrimSuffix(scope, "/.default"), "tid": s.TenantID,
+		"appid": s.ClientID, "roles": roles, "uti": randHex(8)})
+	tok := base64.RawURLEncoding.EncodeToString([]byte(`{"typ":"JWT","alg":"none"}`)) + "." +
+		base64.RawURLEncoding.EncodeToString(payload) + "." + randHex(16)
 	s.mu.Lock()
 	s.tokens[tok] = scope
 	s.mu.Unlock()
@@ -870,6 +881,14 @@ func (s *Server) NewTLSServer(t testing.TB, h http.Handler) *httptest.Server {
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// SetRoles sets the application permissions that tokens issued from now on
+// carry (default Presence.ReadWrite.All and User.Read.All).
+func (s *Server) SetRoles(roles ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.roles = roles
 }
 
 // Reset forgets recorded calls, requests and counts, and clears injected failures.
