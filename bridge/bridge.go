@@ -144,13 +144,17 @@ type Queue interface {
 	// desired state, and marks the user due. A nil error means the change is
 	// durably stored and Slack may be acknowledged.
 	Submit(ctx context.Context, c Change, now time.Time) (SubmitOutcome, error)
-	// Claim leases up to max users that are due at now, until now+lease.
+	// Claim leases up to max users that are due at now, until now+lease. When
+	// the previous lease of a user ended without an outcome (its worker
+	// crashed, perhaps after Graph applied a call), the job carries no
+	// Applied: Teams may show something other than what was recorded.
 	Claim(ctx context.Context, now time.Time, lease time.Duration, max int) ([]Job, error)
 	// Complete records what was applied (nil when nothing was sent) and
 	// releases the lease; the user stays due if a newer change came in meanwhile.
 	Complete(ctx context.Context, j Job, applied *Applied, now time.Time) error
 	// Retry releases the lease and makes the user due again at at, recording
 	// the attempt count and the last error; a newer change makes it due at once.
+	// It forgets what was applied: the failed call may still have reached Teams.
 	Retry(ctx context.Context, j Job, at time.Time, attempts int, lastErr string) error
 	// Park releases the lease and sets the user aside with a reason until a new
 	// change, a mapping change or an admin un-parks it.

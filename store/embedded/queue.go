@@ -322,6 +322,12 @@ func (s *Store) Claim(ctx context.Context, now time.Time, lease time.Duration, m
 			if err != nil {
 				return err
 			}
+			if r.Token != "" {
+				// The previous worker never recorded an outcome (it crashed,
+				// or its lease ran out mid-call): its Graph call may have
+				// changed Teams, so what was recorded as applied no longer counts.
+				r.Applied = nil
+			}
 			r.Token = tok
 			if err := setSlot(tx, id, r, until); err != nil {
 				return err
@@ -396,6 +402,9 @@ func (s *Store) Complete(ctx context.Context, j bridge.Job, applied *bridge.Appl
 // attempt count and the last error; a newer change makes it due at once.
 func (s *Store) Retry(ctx context.Context, j bridge.Job, at time.Time, attempts int, lastErr string) error {
 	return s.leased(ctx, j, func(tx *bolt.Tx, r *userRec) error {
+		// The failed attempt may still have reached Teams (a call that timed
+		// out after Graph applied it): what was recorded as applied no longer counts.
+		r.Applied = nil
 		// A newer change starts afresh: its attempts and error stay as Submit set them.
 		newer, err := requeueNewer(tx, j, r)
 		if err != nil || newer {

@@ -49,15 +49,23 @@ return 'accepted'
 `)
 
 // claimScript: KEYS due; ARGV nowMs, deadlineMs, max, tokenBase, userKeyPrefix.
+// A lease token still in place belongs to a worker that never recorded an
+// outcome (it crashed, or its lease ran out mid-call): its Graph call may
+// have changed Teams, so the recorded applied state is dropped and the next
+// worker sends the desired message instead of trusting it.
 var claimScript = redis.NewScript(`
 local ids = redis.call('ZRANGE', KEYS[1], '-inf', ARGV[1], 'BYSCORE', 'LIMIT', 0, tonumber(ARGV[3]))
 local out = {}
 for i, id in ipairs(ids) do
   local k = ARGV[5] .. id
-  local v = redis.call('HMGET', k, 'd', 'rev', 'a', 'n', 'e')
+  local v = redis.call('HMGET', k, 'd', 'rev', 'a', 'n', 'e', 'tok')
   if not v[1] then
     redis.call('ZREM', KEYS[1], id)
   else
+    if v[6] and v[6] ~= '' and v[3] then
+      redis.call('HDEL', k, 'a')
+      v[3] = false
+    end
     local tok = ARGV[4] .. '-' .. i
     redis.call('ZADD', KEYS[1], ARGV[2], id)
     redis.call('HSET', k, 'tok', tok)
@@ -91,7 +99,11 @@ return 1
 `)
 
 // retryScript: KEYS user, due; ARGV token, rev, user, atMs, attempts, lastErr.
+// The failed attempt may still have reached Teams (a call that timed out after
+// Graph applied it), so the recorded applied state is dropped: the next
+// attempt sends the desired message even when it equals the one recorded.
 var retryScript = redis.NewScript(leaseCheck + `
+redis.call('HDEL', KEYS[1], 'a')
 if newer then
   dueAt(tonumber(ARGV[4]))
 else

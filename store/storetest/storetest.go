@@ -74,6 +74,8 @@ var cases = []struct {
 	{"Park", testPark},
 	{"ParkWithNewerChange", testParkNewer},
 	{"MappingUnparks", testMappingUnparks},
+	{"AbandonedLeaseForgetsApplied", testAbandonedLeaseForgetsApplied},
+	{"RetryForgetsApplied", testRetryForgetsApplied},
 	{"Release", testRelease},
 	{"Mappings", testMappings},
 	{"Stats", testStats},
@@ -600,6 +602,53 @@ func testMappingUnparks(t *testing.T, s Store) {
 	other.SlackUserID = "U003"
 	noErr(t, "SetMapping", s.SetMapping(ctx(t), other, at(60)))
 	claimNone(t, s, at(60).Add(lease+time.Second))
+}
+
+// testAbandonedLeaseForgetsApplied: a worker that claimed a user and never
+// recorded an outcome (it crashed after Graph answered) may have changed
+// Teams, so the next claim carries no applied state and the desired message
+// is sent even when it equals the one recorded before.
+func testAbandonedLeaseForgetsApplied(t *testing.T, s Store) {
+	submit(t, s, change("U001", "Ev1", 0, "Lunch"), at(0), bridge.Accepted)
+	j := claimOne(t, s, at(0), "U001")
+	noErr(t, "Complete", s.Complete(ctx(t), j, applied1, at(0)))
+
+	// A cleanly ended lease keeps the applied state.
+	submit(t, s, change("U001", "Ev2", 1, "Meeting"), at(1), bridge.Accepted)
+	j = claimOne(t, s, at(1), "U001")
+	if j.Applied == nil {
+		t.Fatal("claim after a completed lease carries no applied state")
+	}
+	// This worker dies mid-call; the user goes back to lunch meanwhile.
+	submit(t, s, change("U001", "Ev3", 2, "Lunch"), at(2), bridge.Accepted)
+	later := at(1).Add(lease + time.Second)
+	j = claimOne(t, s, later, "U001")
+	if j.Applied != nil {
+		t.Fatalf("claim after an abandoned lease carries applied %+v; Teams may show something else", j.Applied)
+	}
+	// It stays forgotten after a failed attempt, until something is applied.
+	noErr(t, "Retry", s.Retry(ctx(t), j, later, 1, "transient: 503"))
+	j = claimOne(t, s, later, "U001")
+	if j.Applied != nil {
+		t.Fatalf("claim after a retry carries applied %+v", j.Applied)
+	}
+}
+
+// testRetryForgetsApplied: a failed attempt may have reached Teams (a call
+// that timed out after Graph applied it), so after a retry the recorded
+// applied state no longer counts.
+func testRetryForgetsApplied(t *testing.T, s Store) {
+	submit(t, s, change("U001", "Ev1", 0, "Lunch"), at(0), bridge.Accepted)
+	j := claimOne(t, s, at(0), "U001")
+	noErr(t, "Complete", s.Complete(ctx(t), j, applied1, at(0)))
+	submit(t, s, change("U001", "Ev2", 1, "Meeting"), at(1), bridge.Accepted)
+	j = claimOne(t, s, at(1), "U001")
+	submit(t, s, change("U001", "Ev3", 2, "Lunch"), at(2), bridge.Accepted)
+	noErr(t, "Retry", s.Retry(ctx(t), j, at(3), 1, "transient: timed out"))
+	j = claimOne(t, s, at(3), "U001")
+	if j.Applied != nil {
+		t.Fatalf("claim after a retry carries applied %+v", j.Applied)
+	}
 }
 
 func testRelease(t *testing.T, s Store) {
