@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/statusbridge/statusbridge/bridge"
 	"github.com/statusbridge/statusbridge/store/embedded"
@@ -55,7 +56,7 @@ func openStoreFor(ctx context.Context, cfg config, log *slog.Logger, admin bool)
 				}
 			}
 		}
-		return &openedStore{backend: st, kind: "redis", limiter: st.NewLimiter(redisstore.LimiterConfig{Rate: n, Period: per})}, nil
+		return &openedStore{backend: st, kind: "redis", limiter: st.NewLimiter(sharedLimit(n, per))}, nil
 	}
 	dir := cfg.get("STATUSBRIDGE_DATA_DIR")
 	var opts []embedded.Option
@@ -67,4 +68,14 @@ func openStoreFor(ctx context.Context, cfg config, log *slog.Logger, admin bool)
 		return nil, fmt.Errorf("STATUSBRIDGE_DATA_DIR: %v", err)
 	}
 	return &openedStore{backend: st, kind: "embedded", limiter: st.Limiter(n, per)}, nil
+}
+
+// sharedLimit turns "n calls per period" into the shared limiter's settings so
+// that no window of one period ever holds more than n calls, bursts included.
+func sharedLimit(n int, per time.Duration) redisstore.LimiterConfig {
+	burst := max(1, n/20)
+	if n <= burst {
+		return redisstore.LimiterConfig{Rate: n, Period: per, Burst: 1}
+	}
+	return redisstore.LimiterConfig{Rate: n - burst, Period: per, Burst: burst}
 }
