@@ -42,3 +42,17 @@ func flagsOnly(args []string) []string {
 	_, f := splitPositional(args)
 	return f
 }
+
+// loadConfig parses a command's flags (every setting's, plus the command's own
+// that extra adds) and resolves the configuration.
+func loadConfig(env *runEnv, name, usage string, args []string, extra func(fs flagSet)) (config, error) {
+	fs := newFlagSet(env, name, usage)
+	resolve := registerFlags(fs, env.getenv)
+	if extra != nil {
+		extra(fs)
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
+	}
+	return resolve()
+}

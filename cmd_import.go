@@ -139,12 +139,7 @@ func runMappingImport(ctx context.Context, env *runEnv, args []string) error {
 	if len(pos) != 1 {
 		return usageError{"mapping import takes one CSV file (or - for standard input)\n" + mappingUsage}
 	}
-	fs := newFlagSet(env, "mapping import", "FILE.csv [--dry-run]")
-	resolve := registerFlags(fs, env.getenv)
-	if err := parseFlags(fs, flagsOnly(args)); err != nil {
-		return err
-	}
-	cfg, err := resolve()
+	cfg, err := loadConfig(env, "mapping import", "FILE.csv [--dry-run]", flagsOnly(args), nil)
 	if err != nil {
 		return err
 	}

@@ -23,15 +23,7 @@ const mappingUsage = `Usage:
 
 // openAdminStore resolves the store settings of an admin command and opens it.
 func openAdminStore(ctx context.Context, env *runEnv, name string, args []string, extra func(fs flagSet)) (*openedStore, config, error) {
-	fs := newFlagSet(env, name, "[flags]")
-	resolve := registerFlags(fs, env.getenv)
-	if extra != nil {
-		extra(fs)
-	}
-	if err := parseFlags(fs, args); err != nil {
-		return nil, nil, err
-	}
-	cfg, err := resolve()
+	cfg, err := loadConfig(env, name, "[flags]", args, extra)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -106,12 +106,7 @@ func runParked(ctx context.Context, env *runEnv, args []string) error {
 
 // runHealthcheck asks the local bridge's /healthz, for container health checks.
 func runHealthcheck(ctx context.Context, env *runEnv, args []string) error {
-	fs := newFlagSet(env, "healthcheck", "[flags]")
-	resolve := registerFlags(fs, env.getenv)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	cfg, err := resolve()
+	cfg, err := loadConfig(env, "healthcheck", "[flags]", args, nil)
 	if err != nil {
 		return err
 	}

@@ -19,12 +19,7 @@ import (
 )
 
 func runServe(ctx context.Context, env *runEnv, args []string) error {
-	fs := newFlagSet(env, "serve", "[flags]")
-	resolve := registerFlags(fs, env.getenv)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	cfg, err := resolve()
+	cfg, err := loadConfig(env, "serve", "[flags]", args, nil)
 	if err != nil {
 		return err
 	}

@@ -28,9 +28,11 @@ type Server struct {
 	Dir string
 
 	args []string
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{}
+	// sentinelConf, when set, makes the process a Sentinel with this config file.
+	sentinelConf string
+	mu           sync.Mutex
+	cmd          *exec.Cmd
+	done         chan struct{}
 }
 
 // URL returns the server's redis:// URL, database 0.
@@ -64,6 +66,36 @@ func start(t testing.TB, cluster bool, args []string) *Server {
 		}
 	}
 	t.Fatalf("redistest: redis-server did not start: %v", lastErr)
+	return nil
+}
+
+// StartSentinel runs a Redis Sentinel that monitors master under name; its
+// Addr is what a redis+sentinel:// URL names.
+func StartSentinel(t testing.TB, master *Server, name string) *Server {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Fatalf("redistest: redis-server is not on PATH (install the redis-server package): %v", err)
+	}
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "sentinel.conf")
+	body := fmt.Sprintf("sentinel monitor %s 127.0.0.1 %d 1\nsentinel down-after-milliseconds %s 5000\n", name, master.Port, name)
+	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var lastErr error
+	for try := 0; try < 5; try++ {
+		port, err := freePort(false)
+		if err != nil {
+			t.Fatalf("redistest: no free port: %v", err)
+		}
+		s := &Server{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), Port: port, Dir: dir, sentinelConf: conf}
+		if lastErr = s.launch(bin); lastErr == nil {
+			t.Cleanup(s.Kill)
+			return s
+		}
+	}
+	t.Fatalf("redistest: redis sentinel did not start: %v", lastErr)
 	return nil
 }
 
@@ -104,6 +136,15 @@ func (s *Server) launch(bin string) error {
 		"--save", "",
 		"--logfile", "redis.log",
 		"--daemonize", "no",
+	}
+	if s.sentinelConf != "" {
+		argv = []string{s.sentinelConf, "--sentinel",
+			"--port", strconv.Itoa(s.Port),
+			"--bind", "127.0.0.1",
+			"--dir", s.Dir,
+			"--logfile", "redis.log",
+			"--daemonize", "no",
+		}
 	}
 	argv = append(argv, s.args...)
 	cmd := exec.Command(bin, argv...)

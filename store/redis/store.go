@@ -77,6 +77,14 @@ func WithPrefix(p string) Option { return func(s *Store) { s.prefix = p } }
 // WithEventTTL sets how long event ids are remembered (default 24 h).
 func WithEventTTL(d time.Duration) Option { return func(s *Store) { s.eventTTL = d } }
 
+// quiet drops go-redis's own log lines: they bypass the bridge's structured
+// log, and the store reports every failure through its errors instead.
+type quiet struct{}
+
+func (quiet) Printf(context.Context, string, ...any) {}
+
+func init() { redis.SetLogger(quiet{}) }
+
 // Open connects to the Redis named by redisURL and checks that it answers.
 func Open(ctx context.Context, redisURL string, opts ...Option) (*Store, error) {
 	s := &Store{prefix: DefaultPrefix, eventTTL: DefaultEventTTL}

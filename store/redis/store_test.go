@@ -104,6 +104,21 @@ func basicFlow(t *testing.T, s *Store) {
 	}
 }
 
+// TestSentinel reaches the master through a real Redis Sentinel, as a
+// redis+sentinel:// URL names it.
+func TestSentinel(t *testing.T) {
+	master := redistest.Start(t)
+	sentinel := redistest.StartSentinel(t, master, "statusbridge-master")
+	s := open(t, "redis+sentinel://"+sentinel.Addr+"/statusbridge-master")
+	basicFlow(t, s)
+	if err := s.Ping(t.Context()); err != nil {
+		t.Fatalf("Ping through Sentinel: %v", err)
+	}
+	if reply, err := master.Do("DBSIZE"); err != nil || reply == "0" {
+		t.Fatalf("the master holds no keys after the flow: %q, %v", reply, err)
+	}
+}
+
 func TestCluster(t *testing.T) {
 	nodes := redistest.StartCluster(t, 3)
 	url := "redis+cluster://" + nodes[0].Addr + "," + nodes[1].Addr
