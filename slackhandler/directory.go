@@ -164,7 +164,7 @@ func (d *Directory) Users(ctx context.Context, fn func(u bridge.SlackUser, s bri
 			if errors.As(err, &thr) && throttles < maxThrottles {
 				throttles++
 				d.log.Debug("slack users.list throttled; waiting", "retry_after", thr.RetryAfter)
-				if werr := sleepCtx(ctx, thr.RetryAfter); werr != nil {
+				if werr := bridge.Sleep(ctx, thr.RetryAfter); werr != nil {
 					return fmt.Errorf("slack users.list: %w", werr)
 				}
 				continue
@@ -179,17 +179,6 @@ func (d *Directory) Users(ctx context.Context, fn func(u bridge.SlackUser, s bri
 			}
 		}
 		p = next
-	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }
 

@@ -268,18 +268,12 @@ func (r *SocketRunner) backoff(n int) time.Duration {
 	return d/2 + time.Duration(r.jitter()*float64(d/2))
 }
 
+// sleep waits d; it reports false when ctx ended first.
 func sleep(ctx context.Context, d time.Duration) bool {
 	if d <= 0 {
 		return ctx.Err() == nil
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
+	return bridge.Sleep(ctx, d) == nil
 }
 
 // sconn is one Socket Mode WebSocket connection.

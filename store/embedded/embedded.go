@@ -314,14 +314,7 @@ func pause(ctx context.Context, deadline time.Time) error {
 	if !time.Now().Add(lockPoll).Before(deadline) {
 		return errWouldBlock
 	}
-	t := time.NewTimer(lockPoll)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return bridge.Sleep(ctx, lockPoll)
 }
 
 // errWouldBlock is returned by tryLock when another holder has the lock.

@@ -94,14 +94,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
 		return &bridge.ThrottledError{RetryAfter: d, Err: ErrPenalized}
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return bridge.Sleep(ctx, d)
 }
 
 // Penalize makes every replica's Wait hold off for d (Graph's Retry-After);
