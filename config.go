@@ -45,6 +45,8 @@ var settings = []setting{
 		help: "log each Teams update instead of sending it (also the mode when no Azure settings are given)"},
 	{env: "STATUSBRIDGE_GRAPH_URL", flag: "graph-url", def: "https://graph.microsoft.com/v1.0", check: httpURL,
 		help: "Microsoft Graph endpoint; national clouds: https://graph.microsoft.us/v1.0, https://dod-graph.microsoft.us/v1.0, https://microsoftgraph.chinacloudapi.cn/v1.0"},
+	{env: "STATUSBRIDGE_GRAPH_SCOPE", flag: "graph-scope", check: graphScope,
+		help: "token scope for a private cloud's Graph (such as https://graph.example.internal/.default); default: the Graph host's own for the public and national clouds"},
 	{env: "STATUSBRIDGE_DISABLE_INSTANCE_DISCOVERY", flag: "disable-instance-discovery", def: "false", check: boolean,
 		help: "skip Entra instance discovery, for private and disconnected clouds (with AZURE_AUTHORITY_HOST)"},
 	{env: "STATUSBRIDGE_MANAGED_IDENTITY", flag: "managed-identity", def: "false", check: boolean,
@@ -247,5 +249,12 @@ func parseRate(v string) (int, time.Duration, error) {
 }
 
 func rateSpec(v string) error { _, _, err := parseRate(v); return err }
+
+func graphScope(v string) error {
+	if !strings.HasSuffix(v, "/.default") || httpURL(strings.TrimSuffix(v, ".default")) != nil {
+		return errors.New("want the Graph resource followed by /.default, such as https://graph.microsoft.us/.default")
+	}
+	return nil
+}
 
 func domainMap(v string) error { _, err := mapping.ParseDomainMap(v); return err }

@@ -279,6 +279,7 @@ func (f limitedFinder) UsersByProxyAddress(ctx context.Context, addr string) ([]
 func newGraphClient(cfg config, getenv func(string) string) (*graphsync.Client, error) {
 	return graphsync.New(graphsync.Config{
 		GraphURL:                 cfg.get("STATUSBRIDGE_GRAPH_URL"),
+		Scope:                    cfg.get("STATUSBRIDGE_GRAPH_SCOPE"),
 		DisableInstanceDiscovery: cfg.bool("STATUSBRIDGE_DISABLE_INSTANCE_DISCOVERY"),
 		ManagedIdentity:          cfg.bool("STATUSBRIDGE_MANAGED_IDENTITY"),
 	}, getenv)

@@ -61,6 +61,11 @@ type Config struct {
 	// clouds use https://graph.microsoft.us/v1.0, https://dod-graph.microsoft.us/v1.0
 	// or https://microsoftgraph.chinacloudapi.cn/v1.0.
 	GraphURL string
+	// Scope overrides the token scope (a private cloud's Graph resource, such
+	// as https://graph.example.internal/.default). Empty means the Graph
+	// host's own for the public and national clouds, and the global
+	// https://graph.microsoft.com/.default for any other host.
+	Scope string
 	// AuthorityHost overrides AZURE_AUTHORITY_HOST; when both are empty the
 	// authority follows the Graph host's cloud.
 	AuthorityHost string
@@ -129,7 +134,10 @@ func New(cfg Config, getenv func(string) string) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	scope := scopeFor(u)
+	scope := cfg.Scope
+	if scope == "" {
+		scope = scopeFor(u)
+	}
 	authority := cfg.AuthorityHost
 	if authority == "" {
 		authority = getenv(envAuthority)
@@ -260,9 +268,23 @@ func canonicalHost(u *url.URL) string {
 	return h
 }
 
-// scopeFor returns the app-only token scope for a Graph URL: its origin plus /.default.
+// cloudScopes are the app-only token scopes of the public and national Graph
+// hosts (https://learn.microsoft.com/graph/deployments).
+var cloudScopes = map[string]string{
+	"graph.microsoft.com":             "https://graph.microsoft.com/.default",
+	"graph.microsoft.us":              "https://graph.microsoft.us/.default",
+	"dod-graph.microsoft.us":          "https://dod-graph.microsoft.us/.default",
+	"microsoftgraph.chinacloudapi.cn": "https://microsoftgraph.chinacloudapi.cn/.default",
+}
+
+// scopeFor returns the app-only token scope for a Graph URL: the national
+// cloud's own for its hosts, else the global one, as the Graph SDKs default
+// to (a private cloud sets Config.Scope).
 func scopeFor(u *url.URL) string {
-	return strings.ToLower(u.Scheme) + "://" + canonicalHost(u) + "/.default"
+	if s, ok := cloudScopes[strings.ToLower(u.Hostname())]; ok {
+		return s
+	}
+	return cloudScopes["graph.microsoft.com"]
 }
 
 // authorityFor returns the Entra authority of the cloud a Graph host belongs to.

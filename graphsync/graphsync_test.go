@@ -496,7 +496,7 @@ func TestScopeAndAuthority(t *testing.T) {
 		{"https://dod-graph.microsoft.us/v1.0", "https://dod-graph.microsoft.us/.default", "https://login.microsoftonline.us/"},
 		{"https://microsoftgraph.chinacloudapi.cn/v1.0", "https://microsoftgraph.chinacloudapi.cn/.default", "https://login.chinacloudapi.cn/"},
 		{"https://Graph.Microsoft.US/v1.0", "https://graph.microsoft.us/.default", "https://login.microsoftonline.us/"},
-		{"https://127.0.0.1:8443/v1.0", "https://127.0.0.1:8443/.default", "https://login.microsoftonline.com/"},
+		{"https://127.0.0.1:8443/v1.0", "https://graph.microsoft.com/.default", "https://login.microsoftonline.com/"},
 	}
 	for _, tt := range tests {
 		u, err := parseGraphURL(tt.url)
@@ -514,6 +514,22 @@ func TestScopeAndAuthority(t *testing.T) {
 		if _, err := parseGraphURL(bad); err == nil {
 			t.Errorf("parseGraphURL(%q) accepted", bad)
 		}
+	}
+}
+
+func TestScopeOverride(t *testing.T) {
+	fg := fakegraph.Start(t)
+	fg.AddUser(fakegraph.User{ID: "fa8bf3dc-eca7-46b7-bad1-db199b62afc3"})
+	own := strings.TrimSuffix(fg.GraphURL, "/v1.0") + "/.default"
+	c := newClient(t, fg, Config{Scope: own})
+	if c.Scope() != own {
+		t.Fatalf("Scope() = %q, want %q", c.Scope(), own)
+	}
+	if err := c.SetStatusMessage(context.Background(), "fa8bf3dc-eca7-46b7-bad1-db199b62afc3", bridge.Message{Content: "x"}); err != nil {
+		t.Fatalf("with a scope override: %v", err)
+	}
+	if d := newClient(t, fg, Config{}); d.Scope() != "https://graph.microsoft.com/.default" {
+		t.Fatalf("default scope for a local Graph = %q", d.Scope())
 	}
 }
 

@@ -390,7 +390,9 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) (string, bool
 		writeError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience.")
 		return tok, false
 	}
-	if want := "https://" + r.Host + "/.default"; !strings.EqualFold(scope, want) {
+	// It stands in for the global cloud's Graph, whose tokens are issued for
+	// https://graph.microsoft.com; one issued for its own address is taken too.
+	if own := "https://" + r.Host + "/.default"; !strings.EqualFold(scope, "https://graph.microsoft.com/.default") && !strings.EqualFold(scope, own) {
 		writeError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience.")
 		return tok, false
 	}
