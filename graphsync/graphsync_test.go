@@ -533,6 +533,21 @@ func TestScopeOverride(t *testing.T) {
 	}
 }
 
+// TestPlainHTTPLoopbackGraph: a Graph stand-in on plain HTTP at a loopback
+// address gets the token (kiota allows http only there).
+func TestPlainHTTPLoopbackGraph(t *testing.T) {
+	fg := fakegraph.Start(t)
+	fg.AddUser(fakegraph.User{ID: "fa8bf3dc-eca7-46b7-bad1-db199b62afc3"})
+	c := newClient(t, fg, Config{GraphURL: fg.PlainGraphURL(t)})
+	if err := c.SetStatusMessage(context.Background(), "fa8bf3dc-eca7-46b7-bad1-db199b62afc3", bridge.Message{Content: "Lunch"}); err != nil {
+		t.Fatalf("plain HTTP Graph: %v", err)
+	}
+	calls := fg.StatusCalls()
+	if len(calls) != 1 || calls[0].Content != "Lunch" || !fg.IssuedToken(calls[0].Token) {
+		t.Fatalf("calls = %+v", calls)
+	}
+}
+
 func TestCredentialSelection(t *testing.T) {
 	tests := []struct {
 		name    string

@@ -885,6 +885,15 @@ func (s *Server) NewTLSServer(t testing.TB, h http.Handler) *httptest.Server {
 	return srv
 }
 
+// PlainGraphURL serves the same Graph over plain HTTP on loopback, as a local
+// stand-in without TLS would, and returns its base URL (…/v1.0).
+func (s *Server) PlainGraphURL(t testing.TB) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(s.serveGraph))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/v1.0"
+}
+
 // SetRoles sets the application permissions that tokens issued from now on
 // carry (default Presence.ReadWrite.All and User.Read.All).
 func (s *Server) SetRoles(roles ...string) {
