@@ -54,6 +54,9 @@ type Engine struct {
 	Policy RetryPolicy
 	// Jitter returns a number in [0,1) (default random).
 	Jitter func() float64
+	// RecordTimeout bounds each store write of an outcome (default 5 s); it
+	// starts when the write does, however long the Graph call took.
+	RecordTimeout time.Duration
 	// Grace is how long work in flight may go on after Run's context ends
 	// (default: until it finishes, bounded by the lease).
 	Grace time.Duration
@@ -88,6 +91,9 @@ func (e *Engine) init() {
 		}
 		if e.Jitter == nil {
 			e.Jitter = randJitter
+		}
+		if e.RecordTimeout <= 0 {
+			e.RecordTimeout = 5 * time.Second
 		}
 	})
 }
@@ -189,22 +195,19 @@ func (e *Engine) Process(ctx context.Context, j Job) {
 	// Finish well inside the lease, so no other worker takes the user meanwhile.
 	ctx, cancel := context.WithTimeout(ctx, e.Lease*2/3)
 	defer cancel()
-	// Outcomes are recorded even when the call was cut short by shutdown.
-	rec, cancelRec := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancelRec()
 	log := e.Log.With("user", j.UserID, "rev", j.Rev)
 
 	if j.Applied == nil && j.Desired.Source == SourceReconcile && Render(j.Desired.Status, e.Now()).Clear() {
 		// A reconcile pass never clears a message the bridge did not set:
 		// it may be one the person set in Teams by hand.
 		e.Observer.Skipped("nothing to clear")
-		e.record(rec, log, e.Queue.Complete(rec, j, nil, e.Now()))
+		e.record(ctx, log, func(rec context.Context) error { return e.Queue.Complete(rec, j, nil, e.Now()) })
 		return
 	}
 	entra, err := e.Resolver.Resolve(ctx, j.UserID)
 	if errors.Is(err, ErrSkipped) {
 		e.Observer.Skipped("not mirrored")
-		e.record(rec, log, e.Queue.Complete(rec, j, nil, e.Now()))
+		e.record(ctx, log, func(rec context.Context) error { return e.Queue.Complete(rec, j, nil, e.Now()) })
 		return
 	}
 	if err != nil {
@@ -212,7 +215,7 @@ func (e *Engine) Process(ctx context.Context, j Job) {
 			// Show the admin what would be sent, while the mapping is missing.
 			dry.SetStatusMessage(ctx, "", Render(j.Desired.Status, e.Now()))
 		}
-		e.fail(ctx, rec, log, j, fmt.Errorf("resolve: %w", err), false)
+		e.fail(ctx, log, j, fmt.Errorf("resolve: %w", err), false)
 		return
 	}
 
@@ -220,24 +223,24 @@ func (e *Engine) Process(ctx context.Context, j Job) {
 	msg := Render(j.Desired.Status, now)
 	if need, why := NeedsUpdate(j.Applied, entra, msg, now); !need {
 		e.Observer.Skipped(string(why))
-		e.record(rec, log, e.Queue.Complete(rec, j, nil, now))
+		e.record(ctx, log, func(rec context.Context) error { return e.Queue.Complete(rec, j, nil, now) })
 		return
 	}
 	if e.Limiter != nil {
 		if err := e.Limiter.Wait(ctx); err != nil {
-			e.fail(ctx, rec, log, j, &TransientError{Reason: "rate limiter: " + err.Error(), Err: err}, false)
+			e.fail(ctx, log, j, &TransientError{Reason: "rate limiter: " + err.Error(), Err: err}, false)
 			return
 		}
 	}
 	err = e.Publisher.SetStatusMessage(ctx, entra, msg)
 	if err != nil {
-		e.fail(ctx, rec, log, j, err, true)
+		e.fail(ctx, log, j, err, true)
 		return
 	}
 	if _, dry := e.Publisher.(DryRunPublisher); dry {
 		// Nothing reached Teams: set the user aside, so that a later live run
 		// (which un-parks these users at start) sends what was only logged.
-		e.record(rec, log, e.Queue.Park(rec, j, DryRunReason, e.Now()))
+		e.record(ctx, log, func(rec context.Context) error { return e.Queue.Park(rec, j, DryRunReason, e.Now()) })
 		return
 	}
 	e.Observer.GraphCall("ok")
@@ -250,12 +253,14 @@ func (e *Engine) Process(ctx context.Context, j Job) {
 		}
 		log.Info("status set in Teams", args...)
 	}
-	e.record(rec, log, e.Queue.Complete(rec, j, &Applied{Message: msg, EntraID: entra, AppliedAt: e.Now()}, e.Now()))
+	e.record(ctx, log, func(rec context.Context) error {
+		return e.Queue.Complete(rec, j, &Applied{Message: msg, EntraID: entra, AppliedAt: e.Now()}, e.Now())
+	})
 }
 
 // fail records a failed attempt. graph says whether the failure came from
 // the Teams call itself (it counts in metrics and a 429 tightens the limiter).
-func (e *Engine) fail(ctx, rec context.Context, log *slog.Logger, j Job, err error, graph bool) {
+func (e *Engine) fail(ctx context.Context, log *slog.Logger, j Job, err error, graph bool) {
 	d := Decide(err, j.Attempts, e.Policy, e.Jitter())
 	now := e.Now()
 	count := func(outcome string) {
@@ -272,23 +277,28 @@ func (e *Engine) fail(ctx, rec context.Context, log *slog.Logger, j Job, err err
 			}
 		}
 		log.Debug("waiting before trying again", "after", d.After, "err", err)
-		e.record(rec, log, e.Queue.Retry(rec, j, now.Add(d.After), d.Attempts, d.Reason))
+		e.record(ctx, log, func(rec context.Context) error { return e.Queue.Retry(rec, j, now.Add(d.After), d.Attempts, d.Reason) })
 	case Park:
 		count("permanent")
 		e.Observer.Parked()
 		log.Warn("user parked", "reason", d.Reason)
-		e.record(rec, log, e.Queue.Park(rec, j, d.Reason, now))
+		e.record(ctx, log, func(rec context.Context) error { return e.Queue.Park(rec, j, d.Reason, now) })
 	default:
 		count("transient")
 		// Log when the error changes, not on every attempt.
 		if d.Reason != j.LastError {
 			log.Warn("update failed; will retry", "err", d.Reason, "attempt", d.Attempts, "after", d.After)
 		}
-		e.record(rec, log, e.Queue.Retry(rec, j, now.Add(d.After), d.Attempts, d.Reason))
+		e.record(ctx, log, func(rec context.Context) error { return e.Queue.Retry(rec, j, now.Add(d.After), d.Attempts, d.Reason) })
 	}
 }
 
-func (e *Engine) record(_ context.Context, log *slog.Logger, err error) {
+// record runs one store write with its own deadline, so that an outcome is
+// recorded even after a slow call or a shutdown cut the work short.
+func (e *Engine) record(ctx context.Context, log *slog.Logger, write func(context.Context) error) {
+	rec, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.RecordTimeout)
+	defer cancel()
+	err := write(rec)
 	switch {
 	case err == nil:
 	case errors.Is(err, ErrLeaseLost):

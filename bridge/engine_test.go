@@ -16,12 +16,14 @@ import (
 
 // publisher records calls and answers with the errors it is given, in turn.
 type publisher struct {
+	delay time.Duration
 	mu    sync.Mutex
 	calls []bridge.Message
 	errs  []error
 }
 
 func (p *publisher) SetStatusMessage(_ context.Context, _ string, m bridge.Message) error {
+	time.Sleep(p.delay)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.calls = append(p.calls, m)
@@ -224,5 +226,19 @@ func TestReconcileNeverClearsWhatTheBridgeDidNotSet(t *testing.T) {
 	f.step(t)
 	if len(f.pub.calls) != 2 || !f.pub.calls[1].Clear() {
 		t.Fatalf("calls %+v, want a set then a clear", f.pub.calls)
+	}
+}
+
+func TestSlowCallIsStillRecorded(t *testing.T) {
+	f := newFixture(t, resolver{})
+	f.e.RecordTimeout = 100 * time.Millisecond
+	f.pub.delay = 300 * time.Millisecond // longer than the record timeout
+	f.submit(t, "Ev1", "Lunch", f.now)
+	f.step(t)
+	f.pub.delay = 0
+	// Recorded: the same status again costs no call, and nothing is due.
+	f.now = f.now.Add(time.Hour)
+	if n := f.step(t); n != 0 {
+		t.Fatalf("%d job(s) due after a slow but successful call; its outcome was not recorded", n)
 	}
 }
