@@ -216,7 +216,10 @@ type Mapping struct {
 }
 
 // MappingStore keeps mappings. Setting or deleting a mapping un-parks the user,
-// so a change that waited for a mapping is applied when one appears.
+// so a change that waited for a mapping is applied when one appears; a new
+// Entra id for a user with a desired state makes the user due (after any
+// lease), so the status follows the mapping. An entry an admin set is never
+// replaced by a discovered or negative one.
 type MappingStore interface {
 	GetMapping(ctx context.Context, slackUserID string) (Mapping, bool, error)
 	SetMapping(ctx context.Context, m Mapping, now time.Time) error

@@ -30,7 +30,12 @@ func (s *Store) GetMapping(ctx context.Context, slackUserID string) (bridge.Mapp
 	return m, ok, nil
 }
 
-// SetMapping stores a mapping (FoundAt defaults to now) and un-parks the user.
+// SetMapping stores a mapping (FoundAt defaults to now). An admin's entry is
+// never replaced by a discovered or negative one. A parked user is
+// un-parked. When the Entra id changes for a user with a desired state, the
+// revision grows (a worker holding the user with the old id requeues it on
+// completion) and, unless leased, the user is due now, so the status follows
+// the mapping.
 func (s *Store) SetMapping(ctx context.Context, m bridge.Mapping, now time.Time) error {
 	if m.SlackUserID == "" {
 		return errors.New("mapping has no Slack user id")
@@ -42,10 +47,13 @@ func (s *Store) SetMapping(ctx context.Context, m bridge.Mapping, now time.Time)
 	if err != nil {
 		return err
 	}
-	return s.update(ctx, func(tx *bolt.Tx) error {
+	err = s.update(ctx, func(tx *bolt.Tx) error {
 		var prev bridge.Mapping
 		if old := tx.Bucket(bMappings).Get([]byte(m.SlackUserID)); old != nil {
 			_ = json.Unmarshal(old, &prev)
+		}
+		if prev.Source == bridge.SourceAdmin && m.Source != bridge.SourceAdmin {
+			return errNoChange
 		}
 		if err := tx.Bucket(bMappings).Put([]byte(m.SlackUserID), v); err != nil {
 			return err
@@ -54,17 +62,23 @@ func (s *Store) SetMapping(ctx context.Context, m bridge.Mapping, now time.Time)
 		if err != nil || unparked || m.EntraID == "" || m.EntraID == prev.EntraID {
 			return err
 		}
-		// The Entra id changed: a user with a desired state is made due, so
-		// the status follows the mapping.
 		r, err := getUser(tx, m.SlackUserID)
-		if err != nil || r == nil || r.Desired == nil || r.Queued {
+		if err != nil || r == nil || r.Desired == nil {
 			return err
 		}
-		if err := setSlot(tx, m.SlackUserID, r, nanos(now)); err != nil {
-			return err
+		r.Rev++
+		r.ChangedAt, r.Attempts, r.LastError = now, 0, ""
+		if r.Token == "" || !r.Queued || r.Slot <= nanos(now) {
+			if err := setSlot(tx, m.SlackUserID, r, nanos(now)); err != nil {
+				return err
+			}
 		}
 		return putUser(tx, m.SlackUserID, r)
 	})
+	if errors.Is(err, errNoChange) {
+		return nil
+	}
+	return err
 }
 
 // DeleteMapping deletes a mapping and un-parks the user; it reports false when

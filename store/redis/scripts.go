@@ -150,21 +150,33 @@ return unpark()
 `)
 
 // setMappingScript: KEYS user, due, parked, mappings; ARGV user, nowMs,
-// mappingJSON, entraID. A parked user is un-parked; a user with a desired
-// state whose Entra id changed is made due, so the status follows the mapping.
+// mappingJSON, entraID, source. An admin's entry is never replaced by a
+// discovered or negative one (it returns 0 then). A parked user is
+// un-parked. When the Entra id changes for a user with a desired state, the
+// revision grows (a worker holding the user with the old id requeues it on
+// completion) and, unless leased, the user is due now, so the status follows
+// the mapping.
 var setMappingScript = redis.NewScript(unparkFn + `
 local old = redis.call('HGET', KEYS[4], ARGV[1])
-redis.call('HSET', KEYS[4], ARGV[1], ARGV[3])
-if unpark() == 1 then return 1 end
-if ARGV[4] == '' or redis.call('HEXISTS', KEYS[1], 'd') == 0 then return 1 end
-local prev = ''
+local prev, prevSource = '', ''
 if old then
   local ok, m = pcall(cjson.decode, old)
-  if ok and type(m) == 'table' and type(m['entra_id']) == 'string' then prev = m['entra_id'] end
+  if ok and type(m) == 'table' then
+    if type(m['entra_id']) == 'string' then prev = m['entra_id'] end
+    if type(m['source']) == 'string' then prevSource = m['source'] end
+  end
 end
-if prev ~= ARGV[4] and not redis.call('ZSCORE', KEYS[2], ARGV[1]) then
-  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
-end
+if prevSource == 'admin' and ARGV[5] ~= 'admin' then return 0 end
+redis.call('HSET', KEYS[4], ARGV[1], ARGV[3])
+if unpark() == 1 then return 1 end
+if ARGV[4] == '' or prev == ARGV[4] or redis.call('HEXISTS', KEYS[1], 'd') == 0 then return 1 end
+redis.call('HINCRBY', KEYS[1], 'rev', 1)
+redis.call('HSET', KEYS[1], 'sub', ARGV[2], 'n', 0, 'e', '')
+local now = tonumber(ARGV[2])
+local tok = redis.call('HGET', KEYS[1], 'tok')
+local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
+local leased = tok and tok ~= '' and score and tonumber(score) > now
+if not leased then redis.call('ZADD', KEYS[2], now, ARGV[1]) end
 return 1
 `)
 

@@ -367,7 +367,7 @@ func (s *Store) SetMapping(ctx context.Context, m bridge.Mapping, now time.Time)
 	}
 	u := m.SlackUserID
 	err = setMappingScript.Run(ctx, s.rdb, []string{s.userKey(u), s.dueKey(), s.parkedKey(), s.mappingsKey()},
-		u, ms(now), b, m.EntraID).Err()
+		u, ms(now), b, m.EntraID, string(m.Source)).Err()
 	if err != nil {
 		return fmt.Errorf("redis set mapping: %w", err)
 	}

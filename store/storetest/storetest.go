@@ -76,6 +76,9 @@ var cases = []struct {
 	{"MappingUnparks", testMappingUnparks},
 	{"AbandonedLeaseForgetsApplied", testAbandonedLeaseForgetsApplied},
 	{"RetryForgetsApplied", testRetryForgetsApplied},
+	{"MappingChangeWhileLeased", testMappingChangeWhileLeased},
+	{"MappingChangeDuringWait", testMappingChangeDuringWait},
+	{"AdminMappingWins", testAdminMappingWins},
 	{"Release", testRelease},
 	{"Mappings", testMappings},
 	{"Stats", testStats},
@@ -648,6 +651,66 @@ func testRetryForgetsApplied(t *testing.T, s Store) {
 	j = claimOne(t, s, at(3), "U001")
 	if j.Applied != nil {
 		t.Fatalf("claim after a retry carries applied %+v", j.Applied)
+	}
+}
+
+// testMappingChangeWhileLeased: a worker resolved the old Entra id, then an
+// admin moved the user; after the worker completes, the user is due again so
+// the status reaches the new account.
+func testMappingChangeWhileLeased(t *testing.T, s Store) {
+	old := bridge.Mapping{SlackUserID: "U001", EntraID: applied1.EntraID, Source: bridge.SourceEmail, FoundAt: at(0)}
+	noErr(t, "SetMapping", s.SetMapping(ctx(t), old, at(0)))
+	submit(t, s, change("U001", "Ev1", 0, "Lunch"), at(0), bridge.Accepted)
+	j := claimOne(t, s, at(1), "U001")
+	moved := old
+	moved.EntraID, moved.Source = "0b0b0b0b-0000-4000-8000-00000000000b", bridge.SourceAdmin
+	noErr(t, "SetMapping", s.SetMapping(ctx(t), moved, at(2)))
+	claimNone(t, s, at(3)) // still leased
+	noErr(t, "Complete", s.Complete(ctx(t), j, applied1, at(4)))
+	claimOne(t, s, at(4), "U001")
+}
+
+// testMappingChangeDuringWait: a user waiting for a later retry (an Entra
+// account not found yet) is due at once when a mapping names one.
+func testMappingChangeDuringWait(t *testing.T, s Store) {
+	submit(t, s, change("U001", "Ev1", 0, "Lunch"), at(0), bridge.Accepted)
+	j := claimOne(t, s, at(0), "U001")
+	noErr(t, "Retry", s.Retry(ctx(t), j, at(3600), 0, "no Entra user yet"))
+	m := bridge.Mapping{SlackUserID: "U001", EntraID: applied1.EntraID, Source: bridge.SourceAdmin, FoundAt: at(10)}
+	noErr(t, "SetMapping", s.SetMapping(ctx(t), m, at(10)))
+	claimOne(t, s, at(10), "U001")
+}
+
+// testAdminMappingWins: a discovered or negative entry never replaces one an
+// admin set (discovery that started before the admin's command finishes after it).
+func testAdminMappingWins(t *testing.T, s Store) {
+	admin := bridge.Mapping{SlackUserID: "U001", EntraID: applied1.EntraID, Source: bridge.SourceAdmin, FoundAt: at(0)}
+	noErr(t, "SetMapping", s.SetMapping(ctx(t), admin, at(0)))
+	for _, m := range []bridge.Mapping{
+		{SlackUserID: "U001", EntraID: "0b0b0b0b-0000-4000-8000-00000000000b", Source: bridge.SourceEmail, FoundAt: at(1)},
+		{SlackUserID: "U001", Source: bridge.SourceNone, Detail: "no match", FoundAt: at(2)},
+		{SlackUserID: "U001", Source: bridge.SourceSkipped, Detail: "bot", FoundAt: at(3)},
+	} {
+		noErr(t, "SetMapping", s.SetMapping(ctx(t), m, m.FoundAt))
+		got, ok, err := s.GetMapping(ctx(t), "U001")
+		noErr(t, "GetMapping", err)
+		if !ok || got.Source != bridge.SourceAdmin || got.EntraID != admin.EntraID {
+			t.Fatalf("after a %s entry: %+v, want the admin's", m.Source, got)
+		}
+	}
+	// An admin may replace their own entry, and after rm discovery may set one.
+	admin.EntraID = "0c0c0c0c-0000-4000-8000-00000000000c"
+	noErr(t, "SetMapping", s.SetMapping(ctx(t), admin, at(4)))
+	if got, _, _ := s.GetMapping(ctx(t), "U001"); got.EntraID != admin.EntraID {
+		t.Fatalf("admin update not stored: %+v", got)
+	}
+	if _, err := s.DeleteMapping(ctx(t), "U001", at(5)); err != nil {
+		t.Fatal(err)
+	}
+	found := bridge.Mapping{SlackUserID: "U001", EntraID: applied1.EntraID, Source: bridge.SourceEmail, FoundAt: at(6)}
+	noErr(t, "SetMapping", s.SetMapping(ctx(t), found, at(6)))
+	if got, _, _ := s.GetMapping(ctx(t), "U001"); got.Source != bridge.SourceEmail {
+		t.Fatalf("after rm, discovery could not set: %+v", got)
 	}
 }
 
