@@ -26,7 +26,9 @@ func runReconcile(ctx context.Context, env *runEnv, args []string) error {
 	}
 	dir := slackhandler.NewDirectory(tok, cfg.get("SLACK_API_URL"))
 	engine := &bridge.Engine{Queue: st}
-	started := time.Now()
+	// The pass counts as a little older than its start, so that an event of
+	// about the same moment (Slack's clock against this host's) wins the tie.
+	started := time.Now().Truncate(time.Second).Add(-2 * time.Second)
 	counts := map[string]int{}
 	err = dir.Users(ctx, func(u bridge.SlackUser, s bridge.Status) error {
 		if u.Bot || u.Deleted || u.External || u.ID == "USLACKBOT" {

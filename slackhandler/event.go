@@ -50,6 +50,9 @@ type Event struct {
 	MinuteRateLimited int64
 	// InnerType is the type of the wrapped event ("user_change", …).
 	InnerType string
+	// EventTS is the wrapped event's own timestamp ("1361482916.000004"),
+	// finer than EventTime's whole seconds.
+	EventTS string
 	// User is the user of a user_change or user_status_changed event; nil otherwise.
 	User *User
 }
@@ -119,6 +122,7 @@ func ParseEvent(body []byte) (Event, error) {
 		return Event{}, fmt.Errorf("decode event: %w", err)
 	}
 	ev.InnerType = string(inner.Type)
+	ev.EventTS = string(inner.EventTS)
 	if ev.InnerType == TypeUserChange || ev.InnerType == TypeUserStatusChanged {
 		u := inner.User.user()
 		ev.User = &u
@@ -147,7 +151,7 @@ func (e Event) StatusChange(source string) (bridge.Change, error) {
 		TeamID:    team,
 		Status:    StatusFromProfile(e.User.Profile),
 		EventID:   e.EventID,
-		EventTime: time.Unix(e.EventTime, 0),
+		EventTime: eventTime(e.EventTime, e.EventTS),
 		Source:    source,
 		EventType: e.InnerType,
 	}
@@ -155,6 +159,27 @@ func (e Event) StatusChange(source string) (bridge.Change, error) {
 		return bridge.Change{}, fmt.Errorf("%w: %v", ErrInvalidEvent, err)
 	}
 	return c, nil
+}
+
+// eventTime orders a user's changes: Slack's event_time in whole seconds,
+// refined by the event's own event_ts (microseconds) when that agrees with it,
+// so two changes within one second keep their order.
+func eventTime(sec int64, ts string) time.Time {
+	whole, frac, _ := strings.Cut(ts, ".")
+	s, err := strconv.ParseInt(whole, 10, 64)
+	if err != nil || s < sec-60 || s > sec+60 {
+		return time.Unix(sec, 0)
+	}
+	if len(frac) > 9 {
+		frac = frac[:9]
+	}
+	ns := 0
+	if frac != "" {
+		if n, err := strconv.Atoi(frac + strings.Repeat("0", 9-len(frac))); err == nil {
+			ns = n
+		}
+	}
+	return time.Unix(s, int64(ns))
 }
 
 // The wire types below decode leniently: a value of the wrong JSON type reads
@@ -173,8 +198,9 @@ type wireEnvelope struct {
 }
 
 type wireInner struct {
-	Type lstring  `json:"type"`
-	User wireUser `json:"user"`
+	Type    lstring  `json:"type"`
+	User    wireUser `json:"user"`
+	EventTS lstring  `json:"event_ts"`
 }
 
 type wireUser struct {

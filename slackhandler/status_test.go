@@ -2,6 +2,7 @@ package slackhandler
 
 import (
 	"testing"
+	"time"
 
 	"github.com/statusbridge/statusbridge/bridge"
 )
@@ -121,5 +122,32 @@ func TestWithSkinTone(t *testing.T) {
 		if got, want := withSkinTone("👍", tone), "👍"+string(mod); got != want {
 			t.Errorf("tone %d: got %q, want %q", tone, got, want)
 		}
+	}
+}
+
+func TestEventTimeUsesEventTS(t *testing.T) {
+	a := []byte(`{"type":"event_callback","team_id":"T1","event_id":"Ev1","event_time":1741944410,"event":{"type":"user_status_changed","event_ts":"1741944410.000200","user":{"id":"U0123ABCD","profile":{"status_text":"A"}}}}`)
+	b := []byte(`{"type":"event_callback","team_id":"T1","event_id":"Ev2","event_time":1741944410,"event":{"type":"user_status_changed","event_ts":"1741944410.700001","user":{"id":"U0123ABCD","profile":{"status_text":"B"}}}}`)
+	far := []byte(`{"type":"event_callback","team_id":"T1","event_id":"Ev3","event_time":1741944410,"event":{"type":"user_status_changed","event_ts":"99.5","user":{"id":"U0123ABCD","profile":{"status_text":"C"}}}}`)
+	var got []time.Time
+	for _, body := range [][]byte{a, b, far} {
+		ev, err := ParseEvent(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := ev.StatusChange("http")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, c.EventTime)
+	}
+	if !got[0].Equal(time.Unix(1741944410, 200000)) || !got[1].Equal(time.Unix(1741944410, 700001000)) {
+		t.Fatalf("event times %v", got)
+	}
+	if !got[0].Before(got[1]) {
+		t.Fatal("two changes within one second lost their order")
+	}
+	if !got[2].Equal(time.Unix(1741944410, 0)) {
+		t.Fatalf("an event_ts far from event_time was trusted: %v", got[2])
 	}
 }
