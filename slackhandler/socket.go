@@ -112,11 +112,12 @@ type SocketRunner struct {
 	dialer     *websocket.Dialer
 	jitter     func() float64
 
-	live     atomic.Int32 // connections that said hello and are open
+	live     atomic.Int32 // open connections on which Slack sent something
 	seq      atomic.Int64
 	sem      chan struct{}
+	handling sync.WaitGroup // envelopes being handled, on any connection
 	mu       sync.Mutex
-	helloSig chan struct{} // closed and replaced on every hello
+	liveSig  chan struct{} // closed and replaced whenever a connection becomes live
 }
 
 // NewSocketRunner returns a runner that opens connections with appToken
@@ -141,9 +142,9 @@ func NewSocketRunner(appToken, botToken, apiURL string, sub Submitter, opts ...S
 			// Slack does not reassemble fragmented frames; keep writes in one frame.
 			WriteBufferSize: 32 << 10,
 		},
-		jitter:   rand.Float64,
-		sem:      make(chan struct{}, maxInFlight),
-		helloSig: make(chan struct{}),
+		jitter:  rand.Float64,
+		sem:     make(chan struct{}, maxInFlight),
+		liveSig: make(chan struct{}),
 	}
 	for _, o := range opts {
 		o(r)
@@ -151,7 +152,8 @@ func NewSocketRunner(appToken, botToken, apiURL string, sub Submitter, opts ...S
 	return r
 }
 
-// Connected reports whether a WebSocket connection is up and Slack said hello.
+// Connected reports whether a WebSocket connection is up and Slack sent
+// something on it (normally hello).
 func (r *SocketRunner) Connected() bool { return r.live.Load() > 0 }
 
 // Run connects and serves until ctx ends (it returns nil) or Slack refuses
@@ -164,6 +166,8 @@ func (r *SocketRunner) Run(ctx context.Context) error {
 		lastErr  string
 		draining sync.WaitGroup
 	)
+	// Envelopes taken on any connection, also dropped ones, end before Run does.
+	defer r.handling.Wait()
 	defer draining.Wait()
 	for {
 		if ctx.Err() != nil {
@@ -196,7 +200,7 @@ func (r *SocketRunner) Run(ctx context.Context) error {
 		}
 		lastErr = ""
 		start := r.now()
-		reason := r.serve(ctx, c)
+		reason, slackReason := r.serve(ctx, c)
 		lived := r.now().Sub(start)
 		if ctx.Err() != nil {
 			r.shutdown(c)
@@ -204,9 +208,9 @@ func (r *SocketRunner) Run(ctx context.Context) error {
 		}
 		r.obs.Reconnect(reason)
 		if reason == "disconnect" {
-			// Keep the old connection serving until its successor said hello.
+			// Keep the old connection serving until its successor is live.
 			r.mu.Lock()
-			sig := r.helloSig
+			sig := r.liveSig
 			r.mu.Unlock()
 			draining.Add(1)
 			go func() {
@@ -216,16 +220,27 @@ func (r *SocketRunner) Run(ctx context.Context) error {
 		}
 		var wait time.Duration
 		switch {
+		case reason == "disconnect" && slackReason == "link_disabled":
+			fails++
+			wait = r.backoff(fails)
+			r.log.Error("Socket Mode: Slack disabled Socket Mode for the app; turn it on at api.slack.com/apps → your app → Socket Mode, or set SLACK_SIGNING_SECRET instead of SLACK_APP_TOKEN to receive events over HTTP",
+				"conn", c.id, "retry_in", wait.Round(time.Millisecond))
+		case reason == "disconnect" && slackReason == "too_many_websockets":
+			fails++
+			wait = r.backoff(fails)
+			r.log.Warn("Socket Mode: Slack refused a connection: the app has too many WebSocket connections (at most 10 per app); run fewer replicas",
+				"conn", c.id, "retry_in", wait.Round(time.Millisecond))
+		case reason == "disconnect":
+			// Slack asked for a new connection; that is no failure.
+			fails = 0
 		case lived < healthyAfter:
 			fails++
 			wait = r.backoff(fails)
-		case reason == "disconnect":
-			fails = 0
 		default:
 			fails = 0
 			wait = time.Duration(r.jitter() * float64(r.backoffMin))
 		}
-		r.log.Info("Socket Mode: reconnecting", "conn", c.id, "reason", reason, "retry_in", wait.Round(time.Millisecond))
+		r.log.Info("Socket Mode: reconnecting", "conn", c.id, "reason", reason, "slack_reason", slackReason, "retry_in", wait.Round(time.Millisecond))
 		if !sleep(ctx, wait) {
 			return nil
 		}
@@ -282,16 +297,45 @@ type sconn struct {
 	ws       *websocket.Conn
 	wmu      sync.Mutex
 	lastSeen atomic.Int64 // Unix nanoseconds, by the runner's clock
-	hello    atomic.Bool
+	live     atomic.Bool  // Slack sent something on it
 	inflight sync.WaitGroup
 	done     chan struct{} // closed when the reader ended
 	leave    chan string   // Slack's disconnect reason
 	endOnce  sync.Once
 	reason   atomic.Value // string: why the connection ended
-	stopping atomic.Bool  // no new envelopes are taken
+	smu      sync.Mutex   // orders take against stop
+	stopping bool         // no new envelopes are taken; guarded by smu
 }
 
 func (c *sconn) touch(t time.Time) { c.lastSeen.Store(t.UnixNano()) }
+
+// take registers an envelope to handle on c and on r; it reports false once
+// c stopped taking envelopes.
+func (c *sconn) take(r *SocketRunner) bool {
+	c.smu.Lock()
+	defer c.smu.Unlock()
+	if c.stopping {
+		return false
+	}
+	c.inflight.Add(1)
+	r.handling.Add(1)
+	return true
+}
+
+// stop makes c take no more envelopes and waits for those it took.
+func (c *sconn) stop() {
+	c.smu.Lock()
+	c.stopping = true
+	c.smu.Unlock()
+	c.inflight.Wait()
+}
+
+// isStopping reports whether c stopped taking envelopes.
+func (c *sconn) isStopping() bool {
+	c.smu.Lock()
+	defer c.smu.Unlock()
+	return c.stopping
+}
 
 // end closes the connection at once, recording why.
 func (c *sconn) end(reason string) {
@@ -313,11 +357,19 @@ func (c *sconn) closeGracefully() {
 	})
 }
 
-func (c *sconn) ack(envelopeID string) error {
+// closed reports whether the connection's reader ended.
+func (c *sconn) closed() bool {
 	select {
 	case <-c.done:
-		return errors.New("connection closed")
+		return true
 	default:
+		return false
+	}
+}
+
+func (c *sconn) ack(envelopeID string) error {
+	if c.closed() {
+		return errors.New("connection closed")
 	}
 	b, _ := json.Marshal(struct {
 		EnvelopeID string `json:"envelope_id"`
@@ -340,8 +392,9 @@ func (r *SocketRunner) connect(ctx context.Context) (*sconn, error) {
 	if u, perr := url.Parse(wsURL); perr == nil {
 		host = u.Host
 	}
-	hdr := http.Header{"Origin": {"https://api.slack.com"}}
-	ws, resp, err := r.dialer.DialContext(ctx, wsURL, hdr)
+	// No Origin header: Slack's endpoint needs none, and a server that checks
+	// it would refuse a foreign one.
+	ws, resp, err := r.dialer.DialContext(ctx, wsURL, nil)
 	if resp != nil && resp.Body != nil {
 		resp.Body.Close()
 	}
@@ -358,6 +411,7 @@ func (r *SocketRunner) connect(ctx context.Context) (*sconn, error) {
 	c.touch(r.now())
 	ws.SetPingHandler(func(data string) error {
 		c.touch(r.now())
+		r.markLive(c)
 		err := ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(writeWait))
 		var ne net.Error
 		if err == websocket.ErrCloseSent || errors.As(err, &ne) && ne.Timeout() {
@@ -375,25 +429,26 @@ func (r *SocketRunner) connect(ctx context.Context) (*sconn, error) {
 	return c, nil
 }
 
-// serve waits until the connection must be replaced or ctx ends, and says why.
-func (r *SocketRunner) serve(ctx context.Context, c *sconn) string {
+// serve waits until the connection must be replaced or ctx ends, and says
+// why; on "disconnect" it also returns the reason Slack gave.
+func (r *SocketRunner) serve(ctx context.Context, c *sconn) (reason, slackReason string) {
 	select {
 	case <-ctx.Done():
-		return "shutdown"
-	case reason := <-c.leave:
-		r.log.Info("Socket Mode: Slack asked to reconnect", "conn", c.id, "reason", reason)
-		return "disconnect"
+		return "shutdown", ""
+	case slackReason := <-c.leave:
+		r.log.Info("Socket Mode: Slack asked to reconnect", "conn", c.id, "reason", slackReason)
+		return "disconnect", slackReason
 	case <-c.done:
 		reason, _ := c.reason.Load().(string)
 		if reason == "" {
 			reason = "closed"
 		}
-		return reason
+		return reason, ""
 	}
 }
 
 // retire lets a connection that Slack asked to leave finish its work: it
-// takes envelopes until sig says a successor said hello (or drainFor passed, or
+// takes envelopes until sig says a successor is live (or drainFor passed, or
 // Slack closed it), then closes once what it took is acked.
 func (r *SocketRunner) retire(ctx context.Context, c *sconn, sig <-chan struct{}) {
 	t := time.NewTimer(drainFor)
@@ -404,16 +459,14 @@ func (r *SocketRunner) retire(ctx context.Context, c *sconn, sig <-chan struct{}
 	case <-c.done:
 	case <-ctx.Done():
 	}
-	c.stopping.Store(true)
-	c.inflight.Wait()
+	c.stop()
 	c.closeGracefully()
 	<-c.done
 }
 
 // shutdown stops taking envelopes, lets those taken be stored and acked, and closes.
 func (r *SocketRunner) shutdown(c *sconn) {
-	c.stopping.Store(true)
-	c.inflight.Wait()
+	c.stop()
 	c.closeGracefully()
 	<-c.done
 }
@@ -442,22 +495,71 @@ func (r *SocketRunner) watch(c *sconn) {
 
 // socketMessage is a Socket Mode message from Slack.
 type socketMessage struct {
-	Type           string          `json:"type"`
-	EnvelopeID     string          `json:"envelope_id"`
-	Payload        json.RawMessage `json:"payload"`
-	RetryAttempt   int             `json:"retry_attempt"`
-	RetryReason    string          `json:"retry_reason"`
-	Reason         string          `json:"reason"`
-	NumConnections int             `json:"num_connections"`
-	DebugInfo      struct {
-		Host string `json:"host"`
-	} `json:"debug_info"`
+	Type           string
+	EnvelopeID     string
+	Reason         string
+	Payload        json.RawMessage
+	RetryAttempt   int64
+	RetryReason    string
+	NumConnections int64
+	Host           string
+}
+
+// parseSocketMessage decodes a message leniently: a field of an unexpected
+// JSON type reads as zero, so that an envelope whose id is readable is always
+// handled (and acked as its content deserves) rather than delivered again
+// and again.
+func parseSocketMessage(b []byte) (socketMessage, error) {
+	if !isObject(b) {
+		return socketMessage{}, errors.New("not a JSON object")
+	}
+	var w struct {
+		Type           lstring         `json:"type"`
+		EnvelopeID     lstring         `json:"envelope_id"`
+		Reason         lstring         `json:"reason"`
+		Payload        json.RawMessage `json:"payload"`
+		RetryAttempt   lint            `json:"retry_attempt"`
+		RetryReason    lstring         `json:"retry_reason"`
+		NumConnections lint            `json:"num_connections"`
+		DebugInfo      json.RawMessage `json:"debug_info"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return socketMessage{}, err
+	}
+	var debug struct {
+		Host lstring `json:"host"`
+	}
+	_ = lenientObject(w.DebugInfo, &debug)
+	return socketMessage{
+		Type:           string(w.Type),
+		EnvelopeID:     string(w.EnvelopeID),
+		Reason:         string(w.Reason),
+		Payload:        w.Payload,
+		RetryAttempt:   int64(w.RetryAttempt),
+		RetryReason:    string(w.RetryReason),
+		NumConnections: int64(w.NumConnections),
+		Host:           string(debug.Host),
+	}, nil
+}
+
+// markLive counts c as live once Slack sent anything on it (normally hello);
+// it reports whether this was the first time.
+func (r *SocketRunner) markLive(c *sconn) bool {
+	if !c.live.CompareAndSwap(false, true) {
+		return false
+	}
+	r.live.Add(1)
+	r.mu.Lock()
+	close(r.liveSig)
+	r.liveSig = make(chan struct{})
+	r.mu.Unlock()
+	return true
 }
 
 // read reads the connection until it fails, and dispatches what arrives.
 func (r *SocketRunner) read(ctx context.Context, c *sconn) {
 	defer func() {
-		if c.hello.Load() {
+		if c.live.Load() {
 			r.live.Add(-1)
 		}
 		c.end("closed")
@@ -470,21 +572,18 @@ func (r *SocketRunner) read(ctx context.Context, c *sconn) {
 			return
 		}
 		c.touch(r.now())
-		var m socketMessage
-		if err := json.Unmarshal(msg, &m); err != nil {
+		first := r.markLive(c)
+		m, err := parseSocketMessage(msg)
+		if err != nil {
 			r.log.Warn("Socket Mode: unreadable message ignored", "conn", c.id, "err", err)
 			continue
 		}
+		if first && m.Type != "hello" {
+			r.log.Info("Socket Mode connected; Slack sent no hello first", "conn", c.id, "type", m.Type)
+		}
 		switch m.Type {
 		case "hello":
-			if c.hello.CompareAndSwap(false, true) {
-				r.live.Add(1)
-				r.mu.Lock()
-				close(r.helloSig)
-				r.helloSig = make(chan struct{})
-				r.mu.Unlock()
-			}
-			r.log.Info("Socket Mode connected", "conn", c.id, "num_connections", m.NumConnections, "host", m.DebugInfo.Host)
+			r.log.Info("Socket Mode connected", "conn", c.id, "num_connections", m.NumConnections, "host", m.Host)
 		case "disconnect":
 			select {
 			case c.leave <- m.Reason:
@@ -495,11 +594,10 @@ func (r *SocketRunner) read(ctx context.Context, c *sconn) {
 				r.log.Debug("Socket Mode: message ignored", "conn", c.id, "type", m.Type)
 				continue
 			}
-			if c.stopping.Load() || ctx.Err() != nil {
+			if ctx.Err() != nil || !c.take(r) {
 				// Not acked: Slack delivers it again on another connection.
 				continue
 			}
-			c.inflight.Add(1)
 			go r.handle(ctx, c, m)
 		}
 	}
@@ -507,9 +605,15 @@ func (r *SocketRunner) read(ctx context.Context, c *sconn) {
 
 // handle stores one envelope's change and acks the envelope only after that succeeded.
 func (r *SocketRunner) handle(ctx context.Context, c *sconn, m socketMessage) {
+	defer r.handling.Done()
 	defer c.inflight.Done()
 	r.sem <- struct{}{}
 	defer func() { <-r.sem }()
+	if c.isStopping() || ctx.Err() != nil || c.closed() {
+		// Waited while the connection was closing or gone: not acked, so
+		// Slack delivers it again, and closing does not wait for a backlog.
+		return
+	}
 	log := r.log.With("conn", c.id, "envelope_id", m.EnvelopeID)
 	if m.RetryAttempt > 0 {
 		log.Debug("Socket Mode redelivery", "retry_attempt", m.RetryAttempt, "retry_reason", m.RetryReason)

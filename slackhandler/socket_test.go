@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -513,4 +515,205 @@ func TestSocketTwoRunners(t *testing.T) {
 	if n := len(f.store.changes()); n != 4 {
 		t.Errorf("stored %d changes, want 4", n)
 	}
+}
+
+// rawEnvelope is an events_api envelope whose fields after the payload are
+// given as JSON text, so that they can carry unexpected types.
+func rawEnvelope(id string, payload []byte, rest string) []byte {
+	return []byte(`{"envelope_id":"` + id + `","type":"events_api","payload":` + string(payload) + `,` + rest + `}`)
+}
+
+// TestSocketLenientEnvelope: fields of an unexpected JSON type do not make an
+// envelope unreadable; it is handled and acked like any other.
+func TestSocketLenientEnvelope(t *testing.T) {
+	f := startSocket(t)
+	f.sock.Send(rawEnvelope("e-lenient-1", socketEvent("Ev0SOCK20", "U024BE7LH", "Strings"),
+		`"retry_attempt":"1","retry_reason":7,"accepts_response_payload":"no","debug_info":[]`))
+	f.sock.Send(rawEnvelope("e-lenient-2", socketEvent("Ev0SOCK21", "U0BOB0001", "Objects"),
+		`"retry_attempt":{},"retry_reason":null,"num_connections":"x"`))
+	f.sock.Send([]byte(`{"envelope_id":"e-lenient-3","type":5,"payload":[],"retry_attempt":"0"}`))
+	waitFor(t, "every ack", func() bool {
+		return f.sock.IsAcked("e-lenient-1") && f.sock.IsAcked("e-lenient-2") && f.sock.IsAcked("e-lenient-3")
+	})
+	var ids []string
+	for _, c := range f.store.changes() {
+		ids = append(ids, c.EventID)
+	}
+	slices.Sort(ids)
+	if !slices.Equal(ids, []string{"Ev0SOCK20", "Ev0SOCK21"}) {
+		t.Errorf("stored %v", ids)
+	}
+	got, _ := f.obs.got()
+	slices.Sort(got)
+	if want := []string{"accepted", "accepted(redelivery)", "ignored"}; !slices.Equal(got, want) {
+		t.Errorf("outcomes %v, want %v", got, want)
+	}
+	if strings.Contains(f.logs.String(), "unreadable") {
+		t.Error("an envelope was logged as unreadable")
+	}
+}
+
+// TestSocketLiveWithoutHello: a connection on which Slack sends no hello
+// counts as connected at its first message of any kind.
+func TestSocketLiveWithoutHello(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		first func(s *slacktest.SocketServer)
+	}{
+		{"ping", func(s *slacktest.SocketServer) { s.Ping() }},
+		{"envelope", func(s *slacktest.SocketServer) { s.Push(socketEvent("Ev0SOCK22", "U024BE7LH", "Hi")) }},
+		{"late hello", func(s *slacktest.SocketServer) {
+			s.Send([]byte(`{"type":"hello","num_connections":"1","debug_info":[]}`))
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			api := slacktest.StartAPI(t, botToken)
+			api.SetAppToken(appToken)
+			api.Socket().SetHello(false)
+			f := &socketFixture{api: api, sock: api.Socket(), store: newMemStore(), obs: &sockObs{}, logs: &syncBuffer{}}
+			f.start(t)
+			waitFor(t, "the WebSocket", func() bool { return len(f.sock.Live()) == 1 })
+			if f.runner.Connected() {
+				t.Fatal("connected before Slack sent anything")
+			}
+			tc.first(f.sock)
+			waitFor(t, "the runner to count the connection", f.runner.Connected)
+			f.stop(t)
+			if f.runner.Connected() {
+				t.Error("Connected() after Run returned")
+			}
+		})
+	}
+}
+
+// TestSocketShutdownSkipsBacklog: at shutdown, the envelopes that wait for a
+// free slot are left unacked for Slack to deliver again, instead of each
+// being stored first; those being stored are finished and acked.
+func TestSocketShutdownSkipsBacklog(t *testing.T) {
+	const inFlight, backlog = 16, 8 // inFlight is the runner's limit
+	f := startSocket(t)
+	gate, entered := make(chan struct{}), make(chan string, inFlight+backlog)
+	f.store.set(func(s *memStore) { s.gate, s.entered = gate, entered })
+	var envs []string
+	for i := range inFlight + backlog {
+		envs = append(envs, f.sock.Push(socketEvent(fmt.Sprintf("Ev0BACK%02d", i), "U024BE7LH", "Busy")))
+	}
+	for range inFlight {
+		<-entered
+	}
+	// Messages are read in order: once the marker is read, every envelope was taken.
+	f.sock.Send([]byte(`{"type":"marker"}`))
+	waitFor(t, "the marker to be read", func() bool { return strings.Contains(f.logs.String(), "type=marker") })
+
+	f.cancel()
+	close(gate)
+	f.stop(t)
+	if n := f.store.submits(); n != inFlight {
+		t.Errorf("%d Submits, want %d: the backlog must not be stored at shutdown", n, inFlight)
+	}
+	waitFor(t, "the stand-in to see the connection close", func() bool { return len(f.sock.Live()) == 0 })
+	if acked, unacked := len(f.sock.Acked()), len(f.sock.Unacked()); acked != inFlight || unacked != backlog {
+		t.Errorf("%d acked, %d unacked; want %d and %d", acked, unacked, inFlight, backlog)
+	}
+}
+
+// TestSocketRunWaitsForDroppedConnection: an envelope still being stored
+// for a connection that dropped ends before Run returns.
+func TestSocketRunWaitsForDroppedConnection(t *testing.T) {
+	f := startSocket(t)
+	gate, entered := make(chan struct{}), make(chan string, 1)
+	f.store.set(func(s *memStore) { s.gate, s.entered = gate, entered })
+	env := f.sock.Push(socketEvent("Ev0SOCK23", "U024BE7LH", "Dropped"))
+	<-entered
+	f.store.set(func(s *memStore) { s.gate, s.entered = nil, nil })
+	f.sock.Drop()
+	// The redelivery on the next connection is stored and acked at once.
+	waitFor(t, "the redelivery's ack", func() bool { return f.sock.IsAcked(env) })
+
+	go func() {
+		time.Sleep(100 * time.Millisecond) // Run returning meanwhile would be early
+		close(gate)
+	}()
+	f.stop(t)
+	// The first Submit, on the dropped connection, found the change stored.
+	if got, _ := f.obs.got(); !slices.Contains(got, "duplicate") {
+		t.Errorf("outcomes %v when Run returned: the dropped connection's envelope had not ended", got)
+	}
+}
+
+// TestSocketDisconnectReconnectsAtOnce: a reconnect Slack asks for is no
+// failure: it neither backs off nor grows the backoff, however young the
+// connection, except when Slack disabled Socket Mode or counts too many
+// connections.
+func TestSocketDisconnectReconnectsAtOnce(t *testing.T) {
+	f := startSocket(t)
+	disconnect := func(reason string) {
+		t.Helper()
+		n := f.sock.Opens()
+		f.sock.Disconnect(reason, 0)
+		waitFor(t, "the next connection", func() bool {
+			return f.sock.Opens() == n+1 && slices.Equal(f.sock.Live(), []int{n + 1}) && f.runner.Connected()
+		})
+	}
+	for range 3 {
+		disconnect("refresh_requested")
+	}
+	disconnect("warning")
+	disconnect("link_disabled")
+	disconnect("too_many_websockets")
+	disconnect("refresh_requested")
+
+	var waits []string
+	for _, l := range strings.Split(f.logs.String(), "\n") {
+		if strings.Contains(l, `msg="Socket Mode: reconnecting"`) {
+			_, w, _ := strings.Cut(l, "retry_in=")
+			waits = append(waits, w)
+		}
+	}
+	if len(waits) != 7 {
+		t.Fatalf("%d reconnects logged, want 7:\n%s", len(waits), f.logs.String())
+	}
+	for i, w := range waits {
+		if backs := i == 4 || i == 5; backs != (w != "0s") {
+			t.Errorf("reconnect %d waited %s", i+1, w)
+		}
+	}
+	logs := f.logs.String()
+	if !regexp.MustCompile(`level=ERROR msg="Socket Mode: Slack disabled Socket Mode[^"]*api.slack.com/apps`).MatchString(logs) {
+		t.Error("link_disabled not logged as an error saying what to fix")
+	}
+	if !regexp.MustCompile(`level=WARN msg="Socket Mode: [^"]*too many WebSocket connections`).MatchString(logs) {
+		t.Error("too_many_websockets not logged as a warning")
+	}
+}
+
+// TestSocketStopWhileTaking: connections are handed over again and again
+// while envelopes stream in; taking an envelope and stopping a connection
+// must not race (run with -race).
+func TestSocketStopWhileTaking(t *testing.T) {
+	f := startSocket(t)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			f.sock.PushEnvelope("interactive", []byte(`{"type":"block_actions"}`))
+			time.Sleep(50 * time.Microsecond)
+		}
+	}()
+	for range 40 {
+		n := f.sock.Opens()
+		f.sock.Disconnect("refresh_requested", 0)
+		waitFor(t, "the next connection", func() bool { return f.sock.Opens() > n && f.runner.Connected() })
+	}
+	close(stop)
+	wg.Wait()
+	f.sock.Redeliver()
+	waitFor(t, "every envelope to be acked", func() bool { return len(f.sock.Unacked()) == 0 })
 }

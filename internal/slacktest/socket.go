@@ -33,6 +33,7 @@ type SocketServer struct {
 	pongs      int
 	pingEvery  time.Duration
 	redeliver  time.Duration
+	noHello    bool
 	closed     bool
 	stop       chan struct{}
 	wg         sync.WaitGroup
@@ -75,10 +76,9 @@ func newSocketServer() *SocketServer {
 		tickets: map[string]bool{},
 		pending: map[string]*envelope{},
 		stop:    make(chan struct{}),
-		upgrader: websocket.Upgrader{
-			HandshakeTimeout: 5 * time.Second,
-			CheckOrigin:      func(*http.Request) bool { return true },
-		},
+		// The default CheckOrigin, like many WebSocket servers: a foreign
+		// Origin header is refused with 403.
+		upgrader: websocket.Upgrader{HandshakeTimeout: 5 * time.Second},
 	}
 	s.wg.Add(1)
 	go s.timers()
@@ -126,6 +126,14 @@ func (s *SocketServer) SetPingInterval(d time.Duration) {
 	s.pingEvery = d
 }
 
+// SetHello makes the stand-in send hello on connections opened later (true,
+// the default) or not.
+func (s *SocketServer) SetHello(send bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.noHello = !send
+}
+
 // SetRedeliverAfter makes the stand-in send an envelope again, with
 // retry_attempt+1, when it was not acked d after it was sent, as Slack
 // retries unacknowledged envelopes (0, the default, turns this off).
@@ -168,16 +176,18 @@ func (s *SocketServer) serveWS(w http.ResponseWriter, r *http.Request) {
 	defer s.wg.Done()
 	// hello first, then what waits for a connection; both under s.mu so that
 	// no Push overtakes them.
-	_ = c.write(map[string]any{
-		"type":            "hello",
-		"num_connections": len(s.conns) + 1,
-		"debug_info": map[string]any{
-			"host":                        "applink-7fc4fdbb64-4x5xq",
-			"build_number":                105,
-			"approximate_connection_time": 18060,
-		},
-		"connection_info": map[string]any{"app_id": AppID},
-	})
+	if !s.noHello {
+		_ = c.write(map[string]any{
+			"type":            "hello",
+			"num_connections": len(s.conns) + 1,
+			"debug_info": map[string]any{
+				"host":                        "applink-7fc4fdbb64-4x5xq",
+				"build_number":                105,
+				"approximate_connection_time": 18060,
+			},
+			"connection_info": map[string]any{"app_id": AppID},
+		})
+	}
 	s.conns = append(s.conns, c)
 	for _, id := range s.order {
 		if e := s.pending[id]; e != nil && !s.liveLocked(e.conn) {
@@ -364,6 +374,22 @@ func (s *SocketServer) Redeliver() {
 			if c := s.pickLocked(); c != nil {
 				s.sendLocked(c, e)
 			}
+		}
+	}
+}
+
+// Send sends msg as it is, as one text message, on every live, non-silent
+// connection. An ack of an envelope_id it carries is recorded like any other,
+// but it is not kept for redelivery.
+func (s *SocketServer) Send(msg []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.conns {
+		if !c.silent {
+			c.wmu.Lock()
+			_ = c.ws.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			_ = c.ws.WriteMessage(websocket.TextMessage, msg)
+			c.wmu.Unlock()
 		}
 	}
 }

@@ -104,3 +104,84 @@ func TestSocketProtocol(t *testing.T) {
 		t.Errorf("Opens = %d", s.Opens())
 	}
 }
+
+// openURL asks apps.connections.open for a WebSocket URL.
+func openURL(t *testing.T, a *API, token string) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, a.URL+"apps.connections.open", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r struct {
+		OK  bool   `json:"ok"`
+		URL string `json:"url"`
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if json.Unmarshal(b, &r) != nil || !r.OK {
+		t.Fatalf("apps.connections.open: %s", b)
+	}
+	return r.URL
+}
+
+// TestSocketRefusesForeignOrigin: like a WebSocket server with default
+// settings, the stand-in refuses a foreign Origin header, so a client that
+// sends one fails against it.
+func TestSocketRefusesForeignOrigin(t *testing.T) {
+	a := StartAPI(t, "xoxb-1")
+	a.SetAppToken("xapp-1")
+	ws, resp, err := websocket.DefaultDialer.Dial(openURL(t, a, "xapp-1"), http.Header{"Origin": {"https://api.slack.com"}})
+	if err == nil {
+		ws.Close()
+		t.Fatal("a foreign Origin was accepted")
+	}
+	if resp == nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("got %v, %v; want 403", resp, err)
+	}
+	if a.Socket().Opens() != 0 {
+		t.Error("connection counted")
+	}
+	ws, _, err = websocket.DefaultDialer.Dial(openURL(t, a, "xapp-1"), nil)
+	if err != nil {
+		t.Fatalf("without Origin: %v", err)
+	}
+	defer ws.Close()
+	if m := read(t, ws); m.Type != "hello" {
+		t.Fatalf("first message %+v, want hello", m)
+	}
+}
+
+// TestSocketNoHelloAndSend: SetHello(false) opens connections without hello;
+// Send delivers a message as it is, and its envelope_id can be acked.
+func TestSocketNoHelloAndSend(t *testing.T) {
+	a := StartAPI(t, "xoxb-1")
+	a.SetAppToken("xapp-1")
+	s := a.Socket()
+	s.SetHello(false)
+	ws, _ := open(t, a, "xapp-1")
+	deadline := time.Now().Add(5 * time.Second)
+	for len(s.Live()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	raw := `{"envelope_id":"e-raw-1","type":"events_api","retry_attempt":"0","payload":{}}`
+	s.Send([]byte(raw))
+	_ = ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, b, err := ws.ReadMessage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != raw {
+		t.Fatalf("first message %s, want %s", b, raw)
+	}
+	if err := ws.WriteJSON(map[string]string{"envelope_id": "e-raw-1"}); err != nil {
+		t.Fatal(err)
+	}
+	for !s.IsAcked("e-raw-1") && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if !s.IsAcked("e-raw-1") || len(s.Unacked()) != 0 {
+		t.Fatalf("acks %+v, unacked %v", s.Acks(), s.Unacked())
+	}
+}
