@@ -492,7 +492,8 @@ func TestUsersNeverMirrored(t *testing.T) {
 // TestReverifyAfterMaxAge: a discovered entry older than
 // STATUSBRIDGE_MAPPING_MAX_AGE is still used, and re-verified in the
 // background: someone whose address now belongs to another Entra account
-// follows it, and someone whose account was disabled stops being mirrored.
+// follows it (their current status moves along), and someone whose account
+// was disabled stops being mirrored.
 func TestReverifyAfterMaxAge(t *testing.T) {
 	d := newDiscoveryWorld(t, "STATUSBRIDGE_MAPPING_MAX_AGE=2s")
 	const (
@@ -537,9 +538,14 @@ func TestReverifyAfterMaxAge(t *testing.T) {
 		t.Errorf("jack: %+v, want skipped because the account is disabled", m)
 	}
 
+	// The moved mapping carries ivy's current status to the new account at
+	// once, without waiting for her next change.
+	if c := d.waitCalls(t, ivyNew, 1)[0]; c.Content != "Two" {
+		t.Fatalf("ivy's new account got %q, want her current status", c.Content)
+	}
 	d.change(t, p, ivy, "Three")
 	d.change(t, p, jack, "Three")
-	if c := d.waitCalls(t, ivyNew, 1)[0]; c.Content != "Three" {
+	if c := d.waitCalls(t, ivyNew, 2)[1]; c.Content != "Three" {
 		t.Fatalf("ivy's new account got %q", c.Content)
 	}
 	eventually(t, 30*time.Second, "jack's change to be dropped as not mirrored", func() bool {
