@@ -16,7 +16,7 @@ type flagSet interface {
 func splitPositional(args []string) (pos, flags []string) {
 	takesValue := map[string]bool{}
 	for _, s := range settings {
-		takesValue[s.flag] = true
+		takesValue[s.flag] = s.def != "false" && s.def != "true"
 	}
 	for i := 0; i < len(args); i++ {
 		a := args[i]

@@ -115,8 +115,14 @@ func (c config) secrets(getenv func(string) string) []string {
 func registerFlags(fs *flag.FlagSet, getenv func(string) string) func() (config, error) {
 	vals := map[string]*string{}
 	for _, s := range settings {
-		help := s.help + " (env " + s.env + ")"
-		vals[s.env] = fs.String(s.flag, "", help)
+		help := s.help + " (env " + s.env
+		if s.def != "" {
+			help += ", default " + s.def
+		}
+		help += ")"
+		v := &settingFlag{isBool: s.def == "false" || s.def == "true"}
+		fs.Var(v, s.flag, help)
+		vals[s.env] = &v.value
 	}
 	return func() (config, error) {
 		set := map[string]bool{}
@@ -143,6 +149,17 @@ func registerFlags(fs *flag.FlagSet, getenv func(string) string) func() (config,
 		return c, nil
 	}
 }
+
+// settingFlag is a setting's flag; a true/false setting may be given as a
+// bare --flag, meaning true.
+type settingFlag struct {
+	value  string
+	isBool bool
+}
+
+func (f *settingFlag) String() string     { return f.value }
+func (f *settingFlag) Set(v string) error { f.value = v; return nil }
+func (f *settingFlag) IsBoolFlag() bool   { return f.isBool }
 
 // writeSettingsHelp documents every setting.
 func writeSettingsHelp(w io.Writer) {

@@ -85,3 +85,15 @@ func TestSharedLimitNeverExceedsTheSetting(t *testing.T) {
 		}
 	}
 }
+
+func TestBoolSettingsTakeBareFlags(t *testing.T) {
+	pos, flags := splitPositional([]string{"--dry-run", "U024BE7LH", "--workers", "3", "fa8bf3dc-eca7-46b7-bad1-db199b62afc3"})
+	if len(pos) != 2 || pos[0] != "U024BE7LH" || len(flags) != 3 {
+		t.Fatalf("pos %v flags %v", pos, flags)
+	}
+	env := &runEnv{getenv: func(string) string { return "" }, stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}}
+	cfg, err := loadConfig(env, "serve", "", []string{"--dry-run", "--managed-identity=false"}, nil)
+	if err != nil || !cfg.bool("STATUSBRIDGE_DRY_RUN") || cfg.bool("STATUSBRIDGE_MANAGED_IDENTITY") {
+		t.Fatalf("cfg %v, err %v", cfg, err)
+	}
+}
