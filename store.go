@@ -43,11 +43,20 @@ func openStoreFor(ctx context.Context, cfg config, log *slog.Logger, admin bool)
 		return nil, fmt.Errorf("invalid STATUSBRIDGE_GRAPH_RATE: %v", err)
 	}
 	if url := cfg.get("REDIS_URL"); url != "" {
-		st, err := redisstore.Open(ctx, url)
+		var opts []redisstore.Option
+		if !admin {
+			// serve starts while Redis is down: intake answers 503 and the
+			// workers wait until it is back. Admin commands fail at once.
+			opts = append(opts, redisstore.Lazy())
+		}
+		st, err := redisstore.Open(ctx, url, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("REDIS_URL: %v", err)
 		}
 		if !admin {
+			if err := st.Ping(ctx); err != nil {
+				log.Warn("Redis is not reachable yet; Slack gets 503 and workers wait until it is", "err", err)
+			}
 			if warnings, err := st.CheckConfig(ctx); err != nil {
 				log.Warn("could not check the Redis configuration", "err", err)
 			} else {

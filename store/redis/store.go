@@ -65,6 +65,7 @@ type Store struct {
 	rdb      redis.UniversalClient
 	prefix   string
 	eventTTL time.Duration
+	lazy     bool
 }
 
 // Option configures a Store.
@@ -73,6 +74,10 @@ type Option func(*Store)
 // WithPrefix sets the key prefix, which is also the hash tag of every key;
 // two deployments (or tests) with different prefixes share a Redis safely.
 func WithPrefix(p string) Option { return func(s *Store) { s.prefix = p } }
+
+// Lazy skips the check that Redis answers at Open, for a server that should
+// start (and answer 503) while Redis is still down; the URL is still checked.
+func Lazy() Option { return func(s *Store) { s.lazy = true } }
 
 // WithEventTTL sets how long event ids are remembered (default 24 h).
 func WithEventTTL(d time.Duration) Option { return func(s *Store) { s.eventTTL = d } }
@@ -102,6 +107,9 @@ func Open(ctx context.Context, redisURL string, opts ...Option) (*Store, error) 
 		return nil, err
 	}
 	s.rdb = rdb
+	if s.lazy {
+		return s, nil
+	}
 	if err := s.Ping(ctx); err != nil {
 		rdb.Close()
 		return nil, fmt.Errorf("connect to Redis at %s: %w", redact(redisURL), err)
