@@ -31,17 +31,10 @@ func newClient(raw string) (redis.UniversalClient, error) {
 		if err != nil {
 			return nil, parseErr(raw, err)
 		}
-		o.DialTimeout = orDefault(o.DialTimeout, defaultDialTimeout)
-		o.ReadTimeout = orDefault(o.ReadTimeout, defaultIOTimeout)
-		o.WriteTimeout = orDefault(o.WriteTimeout, defaultIOTimeout)
-		o.MaxRetryBackoff = orDefault(o.MaxRetryBackoff, 100*time.Millisecond)
+		failFast(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.MaxRetryBackoff, &o.DialerRetries, &o.ContextTimeoutEnabled)
 		if o.MaxRetries == 0 {
 			o.MaxRetries = 1
 		}
-		if o.DialerRetries == 0 {
-			o.DialerRetries = 1
-		}
-		o.ContextTimeoutEnabled = true
 		return redis.NewClient(o), nil
 	case "redis+cluster", "rediss+cluster":
 		u, hosts, err := splitHosts(scheme, rest)
@@ -57,14 +50,7 @@ func newClient(raw string) (redis.UniversalClient, error) {
 		if err != nil {
 			return nil, parseErr(raw, err)
 		}
-		o.DialTimeout = orDefault(o.DialTimeout, defaultDialTimeout)
-		o.ReadTimeout = orDefault(o.ReadTimeout, defaultIOTimeout)
-		o.WriteTimeout = orDefault(o.WriteTimeout, defaultIOTimeout)
-		o.MaxRetryBackoff = orDefault(o.MaxRetryBackoff, 100*time.Millisecond)
-		if o.DialerRetries == 0 {
-			o.DialerRetries = 1
-		}
-		o.ContextTimeoutEnabled = true
+		failFast(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.MaxRetryBackoff, &o.DialerRetries, &o.ContextTimeoutEnabled)
 		return redis.NewClusterClient(o), nil
 	case "redis+sentinel", "rediss+sentinel":
 		u, hosts, err := splitHosts(scheme, rest)
@@ -98,20 +84,26 @@ func newClient(raw string) (redis.UniversalClient, error) {
 			o.Password, _ = user.Password()
 		}
 		o.SentinelUsername, o.SentinelPassword = sentinelUser, sentinelPass
-		o.DialTimeout = orDefault(o.DialTimeout, defaultDialTimeout)
-		o.ReadTimeout = orDefault(o.ReadTimeout, defaultIOTimeout)
-		o.WriteTimeout = orDefault(o.WriteTimeout, defaultIOTimeout)
-		o.MaxRetryBackoff = orDefault(o.MaxRetryBackoff, 100*time.Millisecond)
+		failFast(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.MaxRetryBackoff, &o.DialerRetries, &o.ContextTimeoutEnabled)
 		if o.MaxRetries == 0 {
 			o.MaxRetries = 1
 		}
-		if o.DialerRetries == 0 {
-			o.DialerRetries = 1
-		}
-		o.ContextTimeoutEnabled = true
 		return redis.NewFailoverClient(o), nil
 	}
 	return nil, fmt.Errorf("unknown scheme %q: want redis://, rediss://, unix://, redis+sentinel:// or redis+cluster://", scheme)
+}
+
+// failFast sets short timeouts and a single dial retry where the URL chose
+// none, so that callers learn within Slack's 3 s that Redis is down.
+func failFast(dial, read, write, backoff *time.Duration, dialerRetries *int, ctxTimeout *bool) {
+	*dial = orDefault(*dial, defaultDialTimeout)
+	*read = orDefault(*read, defaultIOTimeout)
+	*write = orDefault(*write, defaultIOTimeout)
+	*backoff = orDefault(*backoff, 100*time.Millisecond)
+	if *dialerRetries == 0 {
+		*dialerRetries = 1
+	}
+	*ctxTimeout = true
 }
 
 // splitHosts parses "[user[:pass]@]h1:p1,h2:p2[/path][?query]" into a URL
