@@ -53,6 +53,8 @@ var settings = []setting{
 		help: "authenticate to Graph with the Azure managed identity (AZURE_CLIENT_ID picks a user-assigned one)"},
 	{env: "STATUSBRIDGE_SOCKET_STALE_AFTER", flag: "socket-stale-after", def: "2m", check: durationRange(time.Second, time.Hour),
 		help: "Socket Mode watchdog: reconnect when nothing, not even a ping, arrived for this long"},
+	{env: "STATUSBRIDGE_RECONCILE_INTERVAL", flag: "reconcile-interval", def: "0", check: durationOrZero(5*time.Second, 7*24*time.Hour),
+		help: "run a reconcile pass (Slack's directory → queue) this often inside serve, to repair lost events; 0 turns it off (it needs SLACK_BOT_TOKEN; every replica runs its own)"},
 	{env: "STATUSBRIDGE_WORKERS", flag: "workers", def: "8", check: intRange(1, 256),
 		help: "concurrent Teams updates per process"},
 	{env: "STATUSBRIDGE_LEASE", flag: "lease", def: "30s", check: durationRange(3*time.Second, time.Hour),
@@ -236,6 +238,19 @@ func intRange(lo, hi int) func(string) error {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < lo || n > hi {
 			return fmt.Errorf("want a whole number from %d to %d", lo, hi)
+		}
+		return nil
+	}
+}
+
+func durationOrZero(lo, hi time.Duration) func(string) error {
+	inner := durationRange(lo, hi)
+	return func(v string) error {
+		if v == "0" {
+			return nil
+		}
+		if err := inner(v); err != nil {
+			return fmt.Errorf("want 0 (off) or a duration such as 6h, from %s to %s", lo, hi)
 		}
 		return nil
 	}

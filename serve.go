@@ -135,6 +135,14 @@ func serve(ctx context.Context, cfg config, env *runEnv, log *slog.Logger) error
 		listeners = append(listeners, ln)
 	}
 
+	if every := cfg.duration("STATUSBRIDGE_RECONCILE_INTERVAL"); every > 0 {
+		if tok := cfg.get("SLACK_BOT_TOKEN"); tok != "" {
+			go reconcileEvery(ctx, every, slackhandler.NewDirectory(tok, cfg.get("SLACK_API_URL")), engine, log)
+		} else {
+			log.Warn("STATUSBRIDGE_RECONCILE_INTERVAL is set but SLACK_BOT_TOKEN is not: no reconcile passes")
+		}
+	}
+
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Add(1)

@@ -44,3 +44,20 @@ func TestReconcileRepairsMissedEvents(t *testing.T) {
 		t.Fatalf("%d calls for bob, want none", n)
 	}
 }
+
+// TestReconcileInsideServe: with STATUSBRIDGE_RECONCILE_INTERVAL set, serve
+// repairs a change whose event never arrived, by itself.
+func TestReconcileInsideServe(t *testing.T) {
+	const botToken = "xoxb-reconcile-serve-token"
+	api := slacktest.StartAPI(t, botToken)
+	api.AddUser(slacktest.User{ID: alice, TeamID: team, Email: "alice@corp.example", StatusText: "Lost event", StatusEmoji: ":zzz:"})
+	w := newWorld(t, "SLACK_BOT_TOKEN="+botToken, "SLACK_API_URL="+api.URL, "STATUSBRIDGE_RECONCILE_INTERVAL=5s")
+	mustCLI(t, w.env, "mapping", "set", alice, aliceID)
+	p := startServe(t, w.env)
+	if c := w.waitCalls(t, aliceID, 1)[0]; c.Content != "💤 Lost event" {
+		t.Fatalf("content %q", c.Content)
+	}
+	eventually(t, 20*time.Second, "a reconcile pass to be logged", func() bool {
+		return strings.Contains(p.out.String(), "reconcile pass done")
+	})
+}
