@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/statusbridge/statusbridge/bridge"
@@ -55,6 +56,10 @@ func openStoreFor(ctx context.Context, cfg config, log *slog.Logger, admin bool)
 		}
 		if !admin {
 			if err := st.Ping(ctx); err != nil {
+				if refusedCredentials(err) {
+					st.Close()
+					return nil, fmt.Errorf("REDIS_URL: Redis refused the credentials (%v): correct the user name and password in REDIS_URL", err)
+				}
 				log.Warn("Redis is not reachable yet; Slack gets 503 and workers wait until it is", "err", err)
 			}
 			if warnings, err := st.CheckConfig(ctx); err != nil {
@@ -87,4 +92,12 @@ func sharedLimit(n int, per time.Duration) redisstore.LimiterConfig {
 		return redisstore.LimiterConfig{Rate: n, Period: per, Burst: 1}
 	}
 	return redisstore.LimiterConfig{Rate: n - burst, Period: per, Burst: burst}
+}
+
+// refusedCredentials reports whether Redis answered that the URL's
+// credentials are wrong, a setting to fix rather than an outage to wait out.
+func refusedCredentials(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "WRONGPASS") || strings.Contains(msg, "NOAUTH") ||
+		strings.Contains(msg, "invalid password") || strings.Contains(msg, "invalid username-password")
 }

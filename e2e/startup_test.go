@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -43,4 +44,22 @@ func mustRequest(t *testing.T, url string) *http.Request {
 		t.Fatal(err)
 	}
 	return req
+}
+
+// TestWrongRedisPasswordStopsStartup: wrong credentials are a setting to fix,
+// not an outage to wait out: serve stops with one line naming REDIS_URL,
+// without printing the password.
+func TestWrongRedisPasswordStopsStartup(t *testing.T) {
+	w := newWorld(t)
+	if _, err := w.redis.Do("CONFIG", "SET", "requirepass", "right-redis-password"); err != nil {
+		t.Fatal(err)
+	}
+	url := "redis://:wrong-redis-password@" + w.redis.Addr + "/0"
+	_, errOut, code := cli(t, with(w.env, "REDIS_URL="+url), "serve")
+	if code == 0 || !strings.Contains(errOut, "REDIS_URL") || !strings.Contains(errOut, "credentials") {
+		t.Fatalf("exit %d, stderr:\n%s", code, errOut)
+	}
+	if strings.Contains(errOut, "wrong-redis-password") {
+		t.Fatalf("the password was printed:\n%s", errOut)
+	}
 }
