@@ -12,11 +12,15 @@ type flagSet interface {
 
 // splitPositional separates positional arguments from flags, so that flags
 // may come before or after them ("mapping ls --json", "mapping set U1 id --redis-url …").
-// Flags that take a value in the next argument are those of the settings.
-func splitPositional(args []string) (pos, flags []string) {
+// Flags that take a value in the next argument are the settings' (but for
+// true/false ones) and the command's own valueFlags.
+func splitPositional(args []string, valueFlags ...string) (pos, flags []string) {
 	takesValue := map[string]bool{}
 	for _, s := range settings {
 		takesValue[s.flag] = s.def != "false" && s.def != "true"
+	}
+	for _, f := range valueFlags {
+		takesValue[f] = true
 	}
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -38,8 +42,8 @@ func splitPositional(args []string) (pos, flags []string) {
 	return pos, flags
 }
 
-func flagsOnly(args []string) []string {
-	_, f := splitPositional(args)
+func flagsOnly(args []string, valueFlags ...string) []string {
+	_, f := splitPositional(args, valueFlags...)
 	return f
 }
 

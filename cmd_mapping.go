@@ -59,15 +59,16 @@ func runMapping(ctx context.Context, env *runEnv, args []string) error {
 	if !ok {
 		return usageError{fmt.Sprintf("unknown mapping subcommand %q\n%s", sub, mappingUsage)}
 	}
+	var valueFlags []string
 	if sub == "ls" {
-		rest = joinValue(rest, "source")
+		valueFlags = []string{"source"}
 		extra = func(fs flagSet) {
 			fs.BoolVar(&asJSON, "json", false, "print JSON")
 			fs.StringVar(&source, "source", "", "only entries of this source: admin, email, none or skipped")
 		}
 	}
 	// Validate the arguments before touching the store.
-	pos, _ := splitPositional(rest)
+	pos, _ := splitPositional(rest, valueFlags...)
 	if len(pos) != n {
 		return usageError{fmt.Sprintf("mapping %s takes %d argument(s), got %d\n%s", sub, n, len(pos), mappingUsage)}
 	}
@@ -77,7 +78,7 @@ func runMapping(ctx context.Context, env *runEnv, args []string) error {
 	if n == 2 && !bridge.ValidEntraObjectID(pos[1]) {
 		return usageError{fmt.Sprintf("%q is not an Entra object id: want a GUID such as fa8bf3dc-eca7-46b7-bad1-db199b62afc3 (Entra admin center → Users → Object ID)", pos[1])}
 	}
-	st, cfg, err := openAdminStore(ctx, env, "mapping "+sub, flagsOnly(rest), extra)
+	st, cfg, err := openAdminStore(ctx, env, "mapping "+sub, flagsOnly(rest, valueFlags...), extra)
 	if err != nil {
 		return err
 	}
@@ -134,27 +135,6 @@ func runMapping(ctx context.Context, env *runEnv, args []string) error {
 		return runMappingResolve(ctx, env, cfg, st, pos[0])
 	}
 	return nil
-}
-
-// joinValue rewrites "--name value" as "--name=value", so that
-// splitPositional, which knows only the settings' flags, does not take the
-// value for a positional argument.
-func joinValue(args []string, name string) []string {
-	out := make([]string, 0, len(args))
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if a == "--" {
-			out = append(out, args[i:]...)
-			break
-		}
-		if (a == "-"+name || a == "--"+name) && i+1 < len(args) {
-			out = append(out, a+"="+args[i+1])
-			i++
-			continue
-		}
-		out = append(out, a)
-	}
-	return out
 }
 
 func printMappings(w io.Writer, ms []bridge.Mapping, asJSON bool) {

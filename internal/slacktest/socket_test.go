@@ -14,27 +14,13 @@ import (
 // open asks apps.connections.open for a URL and dials it, as a client would.
 func open(t *testing.T, a *API, token string) (*websocket.Conn, string) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, a.URL+"apps.connections.open", nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var r struct {
-		OK  bool   `json:"ok"`
-		URL string `json:"url"`
-	}
-	b, _ := io.ReadAll(resp.Body)
-	if json.Unmarshal(b, &r) != nil || !r.OK {
-		t.Fatalf("apps.connections.open: %s", b)
-	}
-	ws, _, err := websocket.DefaultDialer.Dial(r.URL, nil)
+	url := openURL(t, a, token)
+	ws, _, err := websocket.DefaultDialer.Dial(url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ws.Close() })
-	return ws, r.URL
+	return ws, url
 }
 
 type msg struct {
