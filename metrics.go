@@ -70,7 +70,7 @@ func (m *metrics) Submitted(c bridge.Change, outcome string, took time.Duration)
 	if src == "" {
 		src = "unknown"
 	}
-	m.events.WithLabelValues(typ, src, outcome).Inc()
+	m.events.WithLabelValues(typ, string(src), outcome).Inc()
 	if outcome != "invalid" {
 		m.intake.Observe(took.Seconds())
 	}

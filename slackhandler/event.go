@@ -135,7 +135,7 @@ func (e Event) IsStatusEvent() bool { return e.User != nil }
 
 // StatusChange builds the change a user event stands for. source says where
 // it came from ("http", "socket"). The error wraps ErrInvalidEvent.
-func (e Event) StatusChange(source string) (bridge.Change, error) {
+func (e Event) StatusChange(source bridge.ChangeSource) (bridge.Change, error) {
 	if e.User == nil {
 		return bridge.Change{}, fmt.Errorf("%w: %q carries no user", ErrInvalidEvent, e.InnerType)
 	}
