@@ -11,6 +11,8 @@ var ErrNotFound = errors.New("not found")
 type SlackUser struct {
 	ID     string
 	TeamID string
+	// EnterpriseID is the Enterprise Grid org the user belongs to, when any.
+	EnterpriseID string
 	// Email is the profile email; empty without the users:read.email scope or for bots.
 	Email   string
 	Deleted bool
