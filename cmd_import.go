@@ -4,10 +4,10 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -105,43 +105,18 @@ func parseImport(ctx context.Context, r io.Reader, lookupUPN func(context.Contex
 	return rows, bad, nil
 }
 
-// takeDryRun removes the import's own --dry-run flag from args. The settings
-// have a --dry-run too (STATUSBRIDGE_DRY_RUN, for serve), so the import's is
-// taken out before the settings' flags are parsed.
-func takeDryRun(args []string) (rest []string, dryRun bool, err error) {
-	for i, a := range args {
-		if a == "--" {
-			rest = append(rest, args[i:]...)
-			break
-		}
-		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if !strings.HasPrefix(a, "-") || name != "dry-run" {
-			rest = append(rest, a)
-			continue
-		}
-		if !hasVal {
-			dryRun = true
-			continue
-		}
-		if dryRun, err = strconv.ParseBool(val); err != nil {
-			return nil, false, usageError{fmt.Sprintf("--dry-run=%q: want true or false", val)}
-		}
-	}
-	return rest, dryRun, nil
-}
-
 func runMappingImport(ctx context.Context, env *runEnv, args []string) error {
-	args, dryRun, err := takeDryRun(args)
+	var dryRun bool
+	l := cmdLine{name: "mapping import", usage: "FILE.csv [--dry-run]", settings: group(storeSettings, graphSettings), azure: true,
+		flags: func(fs *flag.FlagSet) {
+			fs.BoolVar(&dryRun, "dry-run", false, "show what would change, store nothing")
+		}}
+	cfg, pos, err := l.parse(env, args)
 	if err != nil {
 		return err
 	}
-	pos, _ := splitPositional(args)
 	if len(pos) != 1 {
 		return usageError{"mapping import takes one CSV file (or - for standard input)\n" + mappingUsage}
-	}
-	cfg, err := loadConfig(env, "mapping import", "FILE.csv [--dry-run]", flagsOnly(args), nil)
-	if err != nil {
-		return err
 	}
 	var in io.Reader = os.Stdin
 	if pos[0] != "-" {
@@ -229,7 +204,7 @@ func runMappingExport(ctx context.Context, env *runEnv, st *openedStore) error {
 	return w.Error()
 }
 
-func runMappingResolve(ctx context.Context, env *runEnv, cfg config, st *openedStore, slackID string) error {
+func runMappingResolve(ctx context.Context, env *runEnv, cfg *Config, st *openedStore, slackID string) error {
 	dir, finder, err := newDiscovery(cfg, env.getenv)
 	if err != nil {
 		return err
@@ -237,8 +212,7 @@ func runMappingResolve(ctx context.Context, env *runEnv, cfg config, st *openedS
 	if dir == nil || finder == nil {
 		return errors.New("discovery needs SLACK_BOT_TOKEN and the Azure settings (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH)")
 	}
-	domains, _ := mapping.ParseDomainMap(cfg.get("STATUSBRIDGE_EMAIL_DOMAIN_MAP"))
-	r := mapping.New(st, mapping.Options{Directory: dir, Finder: finder, DomainMap: domains})
+	r := mapping.New(st, mapping.Options{Directory: dir, Finder: finder, DomainMap: cfg.EmailDomainMap})
 	if cur, ok, err := st.GetMapping(ctx, slackID); err == nil && ok {
 		fmt.Fprintf(env.stdout, "stored: %s (%s, %s, %s)\n", orDash(cur.EntraID), cur.Source, cur.FoundAt.UTC().Format(time.RFC3339), cur.Detail)
 		if cur.Source == bridge.SourceAdmin {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -21,17 +22,17 @@ const mappingUsage = `Usage:
   statusbridge mapping export                      (CSV on standard output)
   statusbridge mapping resolve <slack-user-id>     (runs discovery, explains each step, stores nothing)`
 
-// openAdminStore resolves the store settings of an admin command and opens it.
-func openAdminStore(ctx context.Context, env *runEnv, name string, args []string, extra func(fs flagSet)) (*openedStore, config, error) {
-	cfg, err := loadConfig(env, name, "[flags]", args, extra)
+// openAdminStore parses an admin command's line and opens the store beside serve.
+func openAdminStore(ctx context.Context, env *runEnv, l cmdLine, args []string) (*openedStore, *Config, []string, error) {
+	cfg, pos, err := l.parse(env, args)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	st, err := openAdmin(ctx, cfg, quietLogger(env))
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return st, cfg, nil
+	return st, cfg, pos, nil
 }
 
 // quietLogger logs only errors, for admin commands.
@@ -39,36 +40,64 @@ func quietLogger(env *runEnv) *slog.Logger {
 	return slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 }
 
+// mappingArgs is how many arguments each mapping subcommand takes.
+var mappingArgs = map[string]int{"set": 2, "get": 1, "rm": 1, "ls": 0, "export": 0, "resolve": 1}
+
 func runMapping(ctx context.Context, env *runEnv, args []string) error {
 	if len(args) == 0 {
 		return usageError{"mapping needs a subcommand\n" + mappingUsage}
 	}
 	sub, rest := args[0], args[1:]
-	if sub == "-h" || sub == "--help" || sub == "help" {
+	if isHelp(sub) {
 		fmt.Fprintln(env.stdout, mappingUsage)
 		return nil
 	}
 	if sub == "import" {
 		return runMappingImport(ctx, env, rest)
 	}
-	var asJSON bool
-	var source string
-	var extra func(fs flagSet)
-	want := map[string]int{"set": 2, "get": 1, "rm": 1, "ls": 0, "export": 0, "resolve": 1}
-	n, ok := want[sub]
+	n, ok := mappingArgs[sub]
 	if !ok {
 		return usageError{fmt.Sprintf("unknown mapping subcommand %q\n%s", sub, mappingUsage)}
 	}
-	var valueFlags []string
-	if sub == "ls" {
-		valueFlags = []string{"source"}
-		extra = func(fs flagSet) {
+	var asJSON bool
+	var source string
+	l := cmdLine{name: "mapping " + sub, settings: storeSettings}
+	switch sub {
+	case "ls":
+		l.usage = "[--source admin|email|none|skipped] [--json]"
+		l.flags = func(fs *flag.FlagSet) {
 			fs.BoolVar(&asJSON, "json", false, "print JSON")
 			fs.StringVar(&source, "source", "", "only entries of this source: admin, email, none or skipped")
 		}
+	case "resolve":
+		l.usage, l.azure = "<slack-user-id>", true
+		l.settings = group(storeSettings, slackAPISettings, graphSettings, discoverySettings)
+	case "set":
+		l.usage = "<slack-user-id> <entra-object-id>"
+	case "get", "rm":
+		l.usage = "<slack-user-id>"
+	}
+	cfg, pos, err := l.parse(env, rest)
+	if err != nil {
+		return err
 	}
 	// Validate the arguments before touching the store.
-	pos, _ := splitPositional(rest, valueFlags...)
+	if err := checkMappingArgs(sub, n, pos, source); err != nil {
+		return err
+	}
+	st, err := openAdmin(ctx, cfg, quietLogger(env))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if sub == "resolve" {
+		return runMappingResolve(ctx, env, cfg, st, pos[0])
+	}
+	return mappingOp(ctx, env, st, sub, pos, source, asJSON)
+}
+
+// checkMappingArgs checks a mapping subcommand's arguments.
+func checkMappingArgs(sub string, n int, pos []string, source string) error {
 	if len(pos) != n {
 		return usageError{fmt.Sprintf("mapping %s takes %d argument(s), got %d\n%s", sub, n, len(pos), mappingUsage)}
 	}
@@ -78,16 +107,16 @@ func runMapping(ctx context.Context, env *runEnv, args []string) error {
 	if n == 2 && !bridge.ValidEntraObjectID(pos[1]) {
 		return usageError{fmt.Sprintf("%q is not an Entra object id: want a GUID such as fa8bf3dc-eca7-46b7-bad1-db199b62afc3 (Entra admin center → Users → Object ID)", pos[1])}
 	}
-	st, cfg, err := openAdminStore(ctx, env, "mapping "+sub, flagsOnly(rest, valueFlags...), extra)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
 	switch source {
 	case "", "admin", "email", "none", "skipped":
 	default:
 		return usageError{fmt.Sprintf("--source %q: want admin, email, none or skipped", source)}
 	}
+	return nil
+}
+
+// mappingOp runs set, get, rm, ls or export.
+func mappingOp(ctx context.Context, env *runEnv, st *openedStore, sub string, pos []string, source string, asJSON bool) error {
 	now := time.Now()
 	switch sub {
 	case "set":
@@ -131,8 +160,6 @@ func runMapping(ctx context.Context, env *runEnv, args []string) error {
 		printMappings(env.stdout, ms, asJSON)
 	case "export":
 		return runMappingExport(ctx, env, st)
-	case "resolve":
-		return runMappingResolve(ctx, env, cfg, st, pos[0])
 	}
 	return nil
 }

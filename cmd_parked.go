@@ -2,10 +2,9 @@ package main
 
 import (
 	"context"
+	"flag"
 	"encoding/json"
 	"fmt"
-	"net"
-	"net/http"
 	"text/tabwriter"
 	"time"
 
@@ -22,25 +21,30 @@ func runParked(ctx context.Context, env *runEnv, args []string) error {
 		return usageError{"parked needs a subcommand\n" + parkedUsage}
 	}
 	sub, rest := args[0], args[1:]
-	if sub == "-h" || sub == "--help" || sub == "help" {
+	if isHelp(sub) {
 		fmt.Fprintln(env.stdout, parkedUsage)
 		return nil
 	}
 	var asJSON, all bool
-	pos, _ := splitPositional(rest)
-	var extra func(fs flagSet)
+	l := cmdLine{name: "parked " + sub, settings: storeSettings}
 	switch sub {
 	case "ls":
-		if len(pos) != 0 {
-			return usageError{"parked ls takes no arguments\n" + parkedUsage}
-		}
-		extra = func(fs flagSet) { fs.BoolVar(&asJSON, "json", false, "print JSON") }
+		l.usage = "[--json]"
+		l.flags = func(fs *flag.FlagSet) { fs.BoolVar(&asJSON, "json", false, "print JSON") }
 	case "retry":
-		extra = func(fs flagSet) { fs.BoolVar(&all, "all", false, "retry every parked user") }
+		l.usage = "<slack-user-id> | --all"
+		l.flags = func(fs *flag.FlagSet) { fs.BoolVar(&all, "all", false, "retry every parked user") }
 	default:
 		return usageError{fmt.Sprintf("unknown parked subcommand %q\n%s", sub, parkedUsage)}
 	}
-	st, _, err := openAdminStore(ctx, env, "parked "+sub, flagsOnly(rest), extra)
+	cfg, pos, err := l.parse(env, rest)
+	if err != nil {
+		return err
+	}
+	if sub == "ls" && len(pos) != 0 {
+		return usageError{"parked ls takes no arguments\n" + parkedUsage}
+	}
+	st, err := openAdmin(ctx, cfg, quietLogger(env))
 	if err != nil {
 		return err
 	}
@@ -104,27 +108,3 @@ func runParked(ctx context.Context, env *runEnv, args []string) error {
 	return nil
 }
 
-// runHealthcheck asks the local bridge's /healthz, for container health checks.
-func runHealthcheck(ctx context.Context, env *runEnv, args []string) error {
-	cfg, err := loadConfig(env, "healthcheck", "[flags]", args, nil)
-	if err != nil {
-		return err
-	}
-	host, port, _ := net.SplitHostPort(cfg.get("STATUSBRIDGE_LISTEN"))
-	if host == "" || host == "0.0.0.0" || host == "::" {
-		host = "127.0.0.1"
-	}
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, port)+"/healthz", nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("unhealthy: %v", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("unhealthy: /healthz answered %s", resp.Status)
-	}
-	fmt.Fprintln(env.stdout, "healthy")
-	return nil
-}

@@ -14,139 +14,220 @@ import (
 	"github.com/statusbridge/statusbridge/mapping"
 )
 
-// setting is one configuration value: an environment variable with a flag of
-// the same meaning. Flags win over the environment.
+// Config is every setting, parsed once and typed. A command reads only the
+// settings it declares; the others keep their defaults.
+type Config struct {
+	SlackSigningSecret string
+	SlackAppToken      string
+	SlackBotToken      string
+	SlackAPIURL        string
+
+	RedisURL string
+	DataDir  string
+
+	Listen        string
+	MetricsListen string
+	PublicURL     string
+
+	DryRun                   bool
+	GraphURL                 string
+	GraphScope               string
+	DisableInstanceDiscovery bool
+	ManagedIdentity          bool
+	GraphRate                Rate
+
+	SocketStaleAfter  time.Duration
+	ReconcileInterval time.Duration
+	Workers           int
+	Lease             time.Duration
+	ShutdownGrace     time.Duration
+
+	EmailDomainMap map[string]string
+	MappingMaxAge  time.Duration
+	NegativeCache  time.Duration
+
+	LogFormat string
+	LogLevel  string
+}
+
+// Rate is a number of calls per period, such as 1200/30s.
+type Rate struct {
+	N   int
+	Per time.Duration
+}
+
+func (r Rate) String() string { return fmt.Sprintf("%d/%s", r.N, r.Per) }
+
+// setting is one row of the settings table: an environment variable, its
+// flag, default, help, and the parser that checks a value and stores it in
+// Config. Flags win over the environment.
 type setting struct {
 	env, flag, def, help string
 	secret               bool
-	// check validates a non-empty value and says what to do when it is wrong.
-	check func(string) error
+	isBool               bool
+	// parse checks a non-empty value, says what to do when it is wrong, and
+	// stores it.
+	parse func(c *Config, v string) error
 }
 
 // settings lists every setting of every command, in the order --help shows them.
 var settings = []setting{
-	{env: "SLACK_SIGNING_SECRET", flag: "slack-signing-secret", secret: true,
+	{env: "SLACK_SIGNING_SECRET", flag: "slack-signing-secret", secret: true, parse: text(func(c *Config) *string { return &c.SlackSigningSecret }, nil),
 		help: "Slack app signing secret (Basic Information → App Credentials); enables the HTTP Events API intake on /slack/events"},
-	{env: "SLACK_APP_TOKEN", flag: "slack-app-token", secret: true, check: prefixed("xapp-"),
+	{env: "SLACK_APP_TOKEN", flag: "slack-app-token", secret: true, parse: text(func(c *Config) *string { return &c.SlackAppToken }, prefixed("xapp-")),
 		help: "app-level token (xapp-…, scope connections:write); enables Socket Mode intake"},
-	{env: "SLACK_BOT_TOKEN", flag: "slack-bot-token", secret: true, check: prefixed("xoxb-"),
+	{env: "SLACK_BOT_TOKEN", flag: "slack-bot-token", secret: true, parse: text(func(c *Config) *string { return &c.SlackBotToken }, prefixed("xoxb-")),
 		help: "bot token (xoxb-…); used for Socket Mode, email discovery (users.info) and doctor"},
-	{env: "SLACK_API_URL", flag: "slack-api-url", def: "https://slack.com/api/", check: httpURL,
+	{env: "SLACK_API_URL", flag: "slack-api-url", def: "https://slack.com/api/", parse: text(func(c *Config) *string { return &c.SlackAPIURL }, httpURL),
 		help: "Slack Web API base URL"},
-	{env: "REDIS_URL", flag: "redis-url", secret: true, check: redisURL,
+	{env: "REDIS_URL", flag: "redis-url", secret: true, parse: text(func(c *Config) *string { return &c.RedisURL }, redisURL),
 		help: "Redis to keep the queue and mappings in (redis://, rediss://, redis+sentinel://, redis+cluster://); unset: the embedded store in STATUSBRIDGE_DATA_DIR"},
-	{env: "STATUSBRIDGE_DATA_DIR", flag: "data-dir", def: "data",
+	{env: "STATUSBRIDGE_DATA_DIR", flag: "data-dir", def: "data", parse: text(func(c *Config) *string { return &c.DataDir }, nil),
 		help: "folder of the embedded single-file store, used when REDIS_URL is unset"},
-	{env: "STATUSBRIDGE_LISTEN", flag: "listen", def: ":8080", check: listenAddr,
+	{env: "STATUSBRIDGE_LISTEN", flag: "listen", def: ":8080", parse: text(func(c *Config) *string { return &c.Listen }, listenAddr),
 		help: "address of the HTTP server: /slack/events, /healthz, /readyz, /metrics"},
-	{env: "STATUSBRIDGE_METRICS_LISTEN", flag: "metrics-listen", check: listenAddr,
+	{env: "STATUSBRIDGE_METRICS_LISTEN", flag: "metrics-listen", parse: text(func(c *Config) *string { return &c.MetricsListen }, listenAddr),
 		help: "separate address for /metrics, so it need not be public (default: on STATUSBRIDGE_LISTEN)"},
-	{env: "STATUSBRIDGE_DRY_RUN", flag: "dry-run", def: "false", check: boolean,
+	{env: "STATUSBRIDGE_PUBLIC_URL", flag: "public-url", parse: text(func(c *Config) *string { return &c.PublicURL }, httpURL),
+		help: "the bridge's public https://…/slack/events URL; doctor checks that it answers as Slack expects"},
+	{env: "STATUSBRIDGE_DRY_RUN", flag: "dry-run", def: "false", isBool: true, parse: boolean(func(c *Config) *bool { return &c.DryRun }),
 		help: "log each Teams update instead of sending it (also the mode when no Azure settings are given)"},
-	{env: "STATUSBRIDGE_GRAPH_URL", flag: "graph-url", def: "https://graph.microsoft.com/v1.0", check: httpURL,
+	{env: "STATUSBRIDGE_GRAPH_URL", flag: "graph-url", def: "https://graph.microsoft.com/v1.0", parse: text(func(c *Config) *string { return &c.GraphURL }, httpURL),
 		help: "Microsoft Graph endpoint; national clouds: https://graph.microsoft.us/v1.0, https://dod-graph.microsoft.us/v1.0, https://microsoftgraph.chinacloudapi.cn/v1.0"},
-	{env: "STATUSBRIDGE_GRAPH_SCOPE", flag: "graph-scope", check: graphScope,
+	{env: "STATUSBRIDGE_GRAPH_SCOPE", flag: "graph-scope", parse: text(func(c *Config) *string { return &c.GraphScope }, graphScope),
 		help: "token scope for a private cloud's Graph (such as https://graph.example.internal/.default); default: the Graph host's own for the public and national clouds"},
-	{env: "STATUSBRIDGE_DISABLE_INSTANCE_DISCOVERY", flag: "disable-instance-discovery", def: "false", check: boolean,
+	{env: "STATUSBRIDGE_DISABLE_INSTANCE_DISCOVERY", flag: "disable-instance-discovery", def: "false", isBool: true, parse: boolean(func(c *Config) *bool { return &c.DisableInstanceDiscovery }),
 		help: "skip Entra instance discovery, for private and disconnected clouds (with AZURE_AUTHORITY_HOST)"},
-	{env: "STATUSBRIDGE_MANAGED_IDENTITY", flag: "managed-identity", def: "false", check: boolean,
+	{env: "STATUSBRIDGE_MANAGED_IDENTITY", flag: "managed-identity", def: "false", isBool: true, parse: boolean(func(c *Config) *bool { return &c.ManagedIdentity }),
 		help: "authenticate to Graph with the Azure managed identity (AZURE_CLIENT_ID picks a user-assigned one)"},
-	{env: "STATUSBRIDGE_SOCKET_STALE_AFTER", flag: "socket-stale-after", def: "2m", check: durationRange(time.Second, time.Hour),
+	{env: "STATUSBRIDGE_SOCKET_STALE_AFTER", flag: "socket-stale-after", def: "2m", parse: duration(func(c *Config) *time.Duration { return &c.SocketStaleAfter }, time.Second, time.Hour, false),
 		help: "Socket Mode watchdog: reconnect when nothing, not even a ping, arrived for this long"},
-	{env: "STATUSBRIDGE_RECONCILE_INTERVAL", flag: "reconcile-interval", def: "0", check: durationOrZero(5*time.Second, 7*24*time.Hour),
+	{env: "STATUSBRIDGE_RECONCILE_INTERVAL", flag: "reconcile-interval", def: "0", parse: duration(func(c *Config) *time.Duration { return &c.ReconcileInterval }, 5*time.Second, 7*24*time.Hour, true),
 		help: "run a reconcile pass (Slack's directory → queue) this often inside serve, to repair lost events; 0 turns it off (it needs SLACK_BOT_TOKEN; every replica runs its own)"},
-	{env: "STATUSBRIDGE_WORKERS", flag: "workers", def: "8", check: intRange(1, 256),
+	{env: "STATUSBRIDGE_WORKERS", flag: "workers", def: "8", parse: integer(func(c *Config) *int { return &c.Workers }, 1, 256),
 		help: "concurrent Teams updates per process"},
-	{env: "STATUSBRIDGE_LEASE", flag: "lease", def: "30s", check: durationRange(3*time.Second, time.Hour),
+	{env: "STATUSBRIDGE_LEASE", flag: "lease", def: "30s", parse: duration(func(c *Config) *time.Duration { return &c.Lease }, 3*time.Second, time.Hour, false),
 		help: "how long a worker holds a user; a crashed process's users are taken over after it"},
-	{env: "STATUSBRIDGE_GRAPH_RATE", flag: "graph-rate", def: "1200/30s", check: rateSpec,
+	{env: "STATUSBRIDGE_GRAPH_RATE", flag: "graph-rate", def: "1200/30s", parse: rate(func(c *Config) *Rate { return &c.GraphRate }),
 		help: "Graph calls allowed across all replicas, as N/period; Graph documents 1,500 presence calls / 30 s per app and tenant"},
-	{env: "STATUSBRIDGE_EMAIL_DOMAIN_MAP", flag: "email-domain-map", check: domainMap,
+	{env: "STATUSBRIDGE_EMAIL_DOMAIN_MAP", flag: "email-domain-map", parse: domainMap,
 		help: "rewrite Slack email domains to tenant domains for discovery, such as corp.com=corp.onmicrosoft.com,eu.corp.com=corp.onmicrosoft.com"},
-	{env: "STATUSBRIDGE_MAPPING_MAX_AGE", flag: "mapping-max-age", def: "168h", check: durationRange(time.Second, 365*24*time.Hour),
+	{env: "STATUSBRIDGE_MAPPING_MAX_AGE", flag: "mapping-max-age", def: "168h", parse: duration(func(c *Config) *time.Duration { return &c.MappingMaxAge }, time.Second, 365*24*time.Hour, false),
 		help: "age after which a discovered mapping is re-verified in the background"},
-	{env: "STATUSBRIDGE_NEGATIVE_CACHE", flag: "negative-cache", def: "1h", check: durationRange(0, 30*24*time.Hour),
+	{env: "STATUSBRIDGE_NEGATIVE_CACHE", flag: "negative-cache", def: "1h", parse: duration(func(c *Config) *time.Duration { return &c.NegativeCache }, 0, 30*24*time.Hour, false),
 		help: "how long a user without an Entra match (or never mirrored) is remembered before discovery tries again"},
-	{env: "STATUSBRIDGE_SHUTDOWN_GRACE", flag: "shutdown-grace", def: "20s", check: durationRange(0, 10*time.Minute),
+	{env: "STATUSBRIDGE_SHUTDOWN_GRACE", flag: "shutdown-grace", def: "20s", parse: duration(func(c *Config) *time.Duration { return &c.ShutdownGrace }, 0, 10*time.Minute, false),
 		help: "on SIGTERM, how long in-flight Teams updates may take to finish"},
-	{env: "STATUSBRIDGE_LOG_FORMAT", flag: "log-format", def: "text", check: oneOf("text", "json"),
+	{env: "STATUSBRIDGE_LOG_FORMAT", flag: "log-format", def: "text", parse: text(func(c *Config) *string { return &c.LogFormat }, oneOf("text", "json")),
 		help: "log format: text or json"},
-	{env: "STATUSBRIDGE_LOG_LEVEL", flag: "log-level", def: "info", check: oneOf("debug", "info", "warn", "error"),
+	{env: "STATUSBRIDGE_LOG_LEVEL", flag: "log-level", def: "info", parse: text(func(c *Config) *string { return &c.LogLevel }, oneOf("debug", "info", "warn", "error")),
 		help: "log level: debug, info, warn or error"},
 }
 
-// config is the resolved value of every setting.
-type config map[string]string
-
-func (c config) get(env string) string { return c[env] }
-
-func (c config) bool(env string) bool {
-	b, _ := strconv.ParseBool(c[env])
-	return b
+// azureSettings are azidentity's own variables: read by the Graph adapter
+// through azidentity, documented here, never flags.
+var azureSettings = []struct {
+	env    string
+	secret bool
+}{
+	{"AZURE_TENANT_ID", false}, {"AZURE_CLIENT_ID", false}, {"AZURE_CLIENT_SECRET", true},
+	{"AZURE_CLIENT_CERTIFICATE_PATH", false}, {"AZURE_CLIENT_CERTIFICATE_PASSWORD", true},
+	{"AZURE_FEDERATED_TOKEN_FILE", false}, {"AZURE_AUTHORITY_HOST", false},
 }
 
-func (c config) int(env string) int {
-	n, _ := strconv.Atoi(c[env])
-	return n
-}
-
-func (c config) duration(env string) time.Duration {
-	d, _ := time.ParseDuration(c[env])
-	return d
-}
-
-// secrets returns the configured secret values, and Azure's, so that output
-// can be scrubbed of them.
-func (c config) secrets(getenv func(string) string) []string {
-	var out []string
-	for _, s := range settings {
-		if s.secret && c[s.env] != "" {
-			out = append(out, c[s.env], urlPassword(c[s.env]))
+// Groups of settings that commands declare.
+var (
+	storeSettings     = []string{"REDIS_URL", "STATUSBRIDGE_DATA_DIR"}
+	logSettings       = []string{"STATUSBRIDGE_LOG_FORMAT", "STATUSBRIDGE_LOG_LEVEL"}
+	slackAPISettings  = []string{"SLACK_BOT_TOKEN", "SLACK_API_URL"}
+	graphSettings     = []string{"STATUSBRIDGE_GRAPH_URL", "STATUSBRIDGE_GRAPH_SCOPE", "STATUSBRIDGE_DISABLE_INSTANCE_DISCOVERY", "STATUSBRIDGE_MANAGED_IDENTITY", "STATUSBRIDGE_GRAPH_RATE"}
+	discoverySettings = []string{"STATUSBRIDGE_EMAIL_DOMAIN_MAP", "STATUSBRIDGE_MAPPING_MAX_AGE", "STATUSBRIDGE_NEGATIVE_CACHE"}
+	allSettings       = func() []string {
+		var out []string
+		for _, s := range settings {
+			out = append(out, s.env)
 		}
-	}
-	for _, env := range []string{"AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PASSWORD"} {
-		if v := getenv(env); v != "" {
-			out = append(out, v)
+		return out
+	}()
+)
+
+// withoutSetting returns names less drop.
+func withoutSetting(names []string, drop string) []string {
+	var out []string
+	for _, n := range names {
+		if n != drop {
+			out = append(out, n)
 		}
 	}
 	return out
 }
 
-// registerFlags adds a flag for every setting to fs; the returned function
-// resolves the configuration after fs.Parse.
-func registerFlags(fs *flag.FlagSet, getenv func(string) string) func() (config, error) {
-	vals := map[string]*string{}
+// group joins groups of setting names.
+func group(gs ...[]string) []string {
+	var out []string
+	for _, g := range gs {
+		out = append(out, g...)
+	}
+	return out
+}
+
+func settingByEnv(env string) setting {
 	for _, s := range settings {
+		if s.env == env {
+			return s
+		}
+	}
+	panic("statusbridge: no setting " + env)
+}
+
+// defaults returns a Config with every setting at its default.
+func defaults() *Config {
+	c := &Config{}
+	for _, s := range settings {
+		if s.def != "" {
+			if err := s.parse(c, s.def); err != nil {
+				panic(fmt.Sprintf("statusbridge: default of %s: %v", s.env, err))
+			}
+		}
+	}
+	return c
+}
+
+// registerFlags adds a flag for each named setting to fs; the returned
+// function resolves the configuration after fs.Parse.
+func registerFlags(fs *flag.FlagSet, names []string, getenv func(string) string) func() (*Config, error) {
+	vals := map[string]*settingFlag{}
+	for _, name := range names {
+		s := settingByEnv(name)
 		help := s.help + " (env " + s.env
 		if s.def != "" {
 			help += ", default " + s.def
 		}
 		help += ")"
-		v := &settingFlag{isBool: s.def == "false" || s.def == "true"}
+		v := &settingFlag{isBool: s.isBool}
 		fs.Var(v, s.flag, help)
-		vals[s.env] = &v.value
+		vals[s.env] = v
 	}
-	return func() (config, error) {
+	return func() (*Config, error) {
 		set := map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-		c := config{}
-		for _, s := range settings {
+		c := defaults()
+		for _, name := range names {
+			s := settingByEnv(name)
 			v, from := getenv(s.env), s.env
 			if set[s.flag] {
-				v, from = *vals[s.env], "--"+s.flag
+				v, from = vals[s.env].value, "--"+s.flag
 			}
 			v = strings.TrimSpace(v)
 			if v == "" {
-				v = s.def
-			} else if s.check != nil {
-				if err := s.check(v); err != nil {
-					if s.secret {
-						return nil, fmt.Errorf("invalid %s: %v", from, err)
-					}
-					return nil, fmt.Errorf("invalid %s=%q: %v", from, v, err)
-				}
+				continue
 			}
-			c[s.env] = v
+			if err := s.parse(c, v); err != nil {
+				if s.secret {
+					return nil, fmt.Errorf("invalid %s: %v", from, err)
+				}
+				return nil, fmt.Errorf("invalid %s=%q: %v", from, v, err)
+			}
 		}
 		return c, nil
 	}
@@ -163,20 +244,153 @@ func (f *settingFlag) String() string     { return f.value }
 func (f *settingFlag) Set(v string) error { f.value = v; return nil }
 func (f *settingFlag) IsBoolFlag() bool   { return f.isBool }
 
-// writeSettingsHelp documents every setting.
-func writeSettingsHelp(w io.Writer) {
-	fmt.Fprintln(w, "Settings (flag, environment variable, default):")
+// secretValues lists the secret values given in the environment or on the
+// command line (and the passwords inside URLs such as REDIS_URL), so that
+// output and errors can be scrubbed of them. It is the one list of secrets.
+func secretValues(args []string, getenv func(string) string) []string {
+	var out []string
+	add := func(v string) {
+		if v != "" {
+			out = append(out, v)
+			if pw := urlPassword(v); pw != "" {
+				out = append(out, pw)
+			}
+		}
+	}
 	for _, s := range settings {
+		if !s.secret {
+			continue
+		}
+		add(getenv(s.env))
+		for i, a := range args {
+			name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
+			if !strings.HasPrefix(a, "-") || name != s.flag {
+				continue
+			}
+			if hasVal {
+				add(val)
+			} else if i+1 < len(args) {
+				add(args[i+1])
+			}
+		}
+	}
+	for _, a := range azureSettings {
+		if a.secret {
+			add(getenv(a.env))
+		}
+	}
+	return out
+}
+
+// urlPassword returns the password of a URL such as REDIS_URL, or "".
+func urlPassword(v string) string {
+	if u, err := url.Parse(v); err == nil && u.User != nil {
+		pw, _ := u.User.Password()
+		return pw
+	}
+	return ""
+}
+
+// writeSettingsHelp documents the named settings (and Azure's, when withAzure).
+func writeSettingsHelp(w io.Writer, names []string, withAzure bool) {
+	if len(names) == 0 && !withAzure {
+		return
+	}
+	fmt.Fprintln(w, "Settings (flag, environment variable, default):")
+	for _, name := range names {
+		s := settingByEnv(name)
 		def := ""
 		if s.def != "" {
 			def = " (default " + s.def + ")"
 		}
 		fmt.Fprintf(w, "  --%s, %s%s\n      %s\n", s.flag, s.env, def, s.help)
 	}
-	fmt.Fprintln(w, "  AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH")
-	fmt.Fprintln(w, "  (+ AZURE_CLIENT_CERTIFICATE_PASSWORD), AZURE_FEDERATED_TOKEN_FILE, AZURE_AUTHORITY_HOST")
-	fmt.Fprintln(w, "      the Entra app that sets Teams status messages (azidentity's own variables);")
-	fmt.Fprintln(w, "      none set: dry run")
+	if withAzure {
+		fmt.Fprintln(w, "  AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH")
+		fmt.Fprintln(w, "  (+ AZURE_CLIENT_CERTIFICATE_PASSWORD), AZURE_FEDERATED_TOKEN_FILE, AZURE_AUTHORITY_HOST")
+		fmt.Fprintln(w, "      the Entra app that sets Teams status messages (azidentity's own variables, no flags);")
+		fmt.Fprintln(w, "      none set: dry run")
+	}
+}
+
+// Parsers: each checks a value, says what to do when it is wrong, and stores it.
+
+func text(field func(*Config) *string, check func(string) error) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		if check != nil {
+			if err := check(v); err != nil {
+				return err
+			}
+		}
+		*field(c) = v
+		return nil
+	}
+}
+
+func boolean(field func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return errors.New("want true or false")
+		}
+		*field(c) = b
+		return nil
+	}
+}
+
+func integer(field func(*Config) *int, lo, hi int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < lo || n > hi {
+			return fmt.Errorf("want a whole number from %d to %d", lo, hi)
+		}
+		*field(c) = n
+		return nil
+	}
+}
+
+// duration parses a duration from lo to hi; with zeroOff, "0" (off) too.
+func duration(field func(*Config) *time.Duration, lo, hi time.Duration, zeroOff bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		if zeroOff && v == "0" {
+			*field(c) = 0
+			return nil
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d < lo || d > hi {
+			if zeroOff {
+				return fmt.Errorf("want 0 (off) or a duration such as 6h, from %s to %s", lo, hi)
+			}
+			return fmt.Errorf("want a duration such as 30s, from %s to %s", lo, hi)
+		}
+		*field(c) = d
+		return nil
+	}
+}
+
+func rate(field func(*Config) *Rate) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, p, ok := strings.Cut(v, "/")
+		count, err := strconv.Atoi(n)
+		if !ok || err != nil || count < 1 {
+			return errors.New("want N/period, such as 1200/30s")
+		}
+		per, err := time.ParseDuration(p)
+		if err != nil || per < time.Second {
+			return errors.New("want N/period, such as 1200/30s, with a period of 1s or more")
+		}
+		*field(c) = Rate{N: count, Per: per}
+		return nil
+	}
+}
+
+func domainMap(c *Config, v string) error {
+	m, err := mapping.ParseDomainMap(v)
+	if err != nil {
+		return err
+	}
+	c.EmailDomainMap = m
+	return nil
 }
 
 func prefixed(p string) func(string) error {
@@ -215,13 +429,6 @@ func listenAddr(v string) error {
 	return nil
 }
 
-func boolean(v string) error {
-	if _, err := strconv.ParseBool(v); err != nil {
-		return errors.New("want true or false")
-	}
-	return nil
-}
-
 func oneOf(opts ...string) func(string) error {
 	return func(v string) error {
 		for _, o := range opts {
@@ -233,60 +440,9 @@ func oneOf(opts ...string) func(string) error {
 	}
 }
 
-func intRange(lo, hi int) func(string) error {
-	return func(v string) error {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < lo || n > hi {
-			return fmt.Errorf("want a whole number from %d to %d", lo, hi)
-		}
-		return nil
-	}
-}
-
-func durationOrZero(lo, hi time.Duration) func(string) error {
-	inner := durationRange(lo, hi)
-	return func(v string) error {
-		if v == "0" {
-			return nil
-		}
-		if err := inner(v); err != nil {
-			return fmt.Errorf("want 0 (off) or a duration such as 6h, from %s to %s", lo, hi)
-		}
-		return nil
-	}
-}
-
-func durationRange(lo, hi time.Duration) func(string) error {
-	return func(v string) error {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < lo || d > hi {
-			return fmt.Errorf("want a duration such as 30s, from %s to %s", lo, hi)
-		}
-		return nil
-	}
-}
-
-// parseRate reads "N/period", such as "1200/30s".
-func parseRate(v string) (int, time.Duration, error) {
-	n, p, ok := strings.Cut(v, "/")
-	count, err := strconv.Atoi(n)
-	if !ok || err != nil || count < 1 {
-		return 0, 0, errors.New("want N/period, such as 1200/30s")
-	}
-	per, err := time.ParseDuration(p)
-	if err != nil || per < time.Second {
-		return 0, 0, errors.New("want N/period, such as 1200/30s, with a period of 1s or more")
-	}
-	return count, per, nil
-}
-
-func rateSpec(v string) error { _, _, err := parseRate(v); return err }
-
 func graphScope(v string) error {
 	if !strings.HasSuffix(v, "/.default") || httpURL(strings.TrimSuffix(v, ".default")) != nil {
 		return errors.New("want the Graph resource followed by /.default, such as https://graph.microsoft.us/.default")
 	}
 	return nil
 }
-
-func domainMap(v string) error { _, err := mapping.ParseDomainMap(v); return err }

@@ -43,27 +43,32 @@ func (d *doctor) fail(check, fix, format string, args ...any) {
 	fmt.Fprintf(d.w, "FAIL  %-14s %s\n      fix: %s\n", check, fmt.Sprintf(format, args...), fix)
 }
 
+// doctorLine is doctor's command line: every setting.
+var doctorLine = cmdLine{name: "doctor", settings: allSettings, azure: true}
+
 func runDoctor(ctx context.Context, env *runEnv, args []string) error {
-	fs := newFlagSet(env, "doctor", "[flags]")
-	resolve := registerFlags(fs, env.getenv)
-	var publicURL string
-	fs.StringVar(&publicURL, "public-url", env.getenv("STATUSBRIDGE_PUBLIC_URL"),
-		"the bridge's public https://…/slack/events URL, to check that it answers as Slack expects (env STATUSBRIDGE_PUBLIC_URL)")
-	if err := parseFlags(fs, args); err != nil {
+	out := newRedactor(env.stdout, secretValues(args, env.getenv))
+	d := &doctor{w: out}
+	cfg, pos, err := doctorLine.parse(env, args)
+	if isFlagHelp(err) {
 		return err
 	}
-	out := newRedactor(env.stdout, knownSecrets(args, env.getenv))
-	d := &doctor{w: out}
-	cfg, err := resolve()
+	var ue usageError
+	if errors.As(err, &ue) {
+		return err
+	}
 	if err != nil {
 		d.fail("config", "correct the setting; `statusbridge --help` documents each one", "%v", err)
 		return fmt.Errorf("%d check(s) failed", d.fails)
 	}
-	d.checkConfig(cfg, env.getenv)
+	if err := wantArgs("doctor", pos, 0, "Usage: statusbridge doctor [flags]"); err != nil {
+		return err
+	}
+	d.checkConfig(cfg)
 	d.checkSlack(ctx, cfg)
 	d.checkGraph(ctx, cfg, env.getenv)
 	d.checkStore(ctx, cfg)
-	d.checkIntake(ctx, cfg, publicURL)
+	d.checkIntake(ctx, cfg)
 	if d.fails > 0 {
 		return fmt.Errorf("%d check(s) failed", d.fails)
 	}
@@ -71,8 +76,8 @@ func runDoctor(ctx context.Context, env *runEnv, args []string) error {
 	return nil
 }
 
-func (d *doctor) checkConfig(cfg config, getenv func(string) string) {
-	secret, app, bot := cfg.get("SLACK_SIGNING_SECRET"), cfg.get("SLACK_APP_TOKEN"), cfg.get("SLACK_BOT_TOKEN")
+func (d *doctor) checkConfig(cfg *Config) {
+	secret, app, bot := cfg.SlackSigningSecret, cfg.SlackAppToken, cfg.SlackBotToken
 	switch {
 	case secret == "" && app == "":
 		d.fail("config", "set SLACK_SIGNING_SECRET (HTTP) or SLACK_APP_TOKEN and SLACK_BOT_TOKEN (Socket Mode)", "no Slack intake is configured")
@@ -81,26 +86,26 @@ func (d *doctor) checkConfig(cfg config, getenv func(string) string) {
 	default:
 		var modes []string
 		if secret != "" {
-			modes = append(modes, "HTTP on "+cfg.get("STATUSBRIDGE_LISTEN"))
+			modes = append(modes, "HTTP on "+cfg.Listen)
 		}
 		if app != "" {
 			modes = append(modes, "Socket Mode")
 		}
-		store := "embedded store in " + cfg.get("STATUSBRIDGE_DATA_DIR")
-		if cfg.get("REDIS_URL") != "" {
+		store := "embedded store in " + cfg.DataDir
+		if cfg.RedisURL != "" {
 			store = "Redis"
 		}
-		d.pass("config", "intake: %s; %s; Graph %s", strings.Join(modes, " and "), store, cfg.get("STATUSBRIDGE_GRAPH_URL"))
+		d.pass("config", "intake: %s; %s; Graph %s", strings.Join(modes, " and "), store, cfg.GraphURL)
 	}
 }
 
-func (d *doctor) checkSlack(ctx context.Context, cfg config) {
-	tok := cfg.get("SLACK_BOT_TOKEN")
+func (d *doctor) checkSlack(ctx context.Context, cfg *Config) {
+	tok := cfg.SlackBotToken
 	if tok == "" {
 		d.warn("slack auth", "SLACK_BOT_TOKEN is not set: no Socket Mode and no email discovery (admin-set mappings only)")
 		return
 	}
-	dir := slackhandler.NewDirectory(tok, cfg.get("SLACK_API_URL"))
+	dir := slackhandler.NewDirectory(tok, cfg.SlackAPIURL)
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	team, user, scopes, err := dir.AuthTest(ctx)
@@ -123,8 +128,8 @@ func (d *doctor) checkSlack(ctx context.Context, cfg config) {
 	d.pass("slack scopes", "%s granted", strings.Join(neededScopes, ", "))
 }
 
-func (d *doctor) checkGraph(ctx context.Context, cfg config, getenv func(string) string) {
-	if cfg.bool("STATUSBRIDGE_DRY_RUN") {
+func (d *doctor) checkGraph(ctx context.Context, cfg *Config, getenv func(string) string) {
+	if cfg.DryRun {
 		d.warn("graph", "dry run is on (STATUSBRIDGE_DRY_RUN): Teams updates are logged, not sent")
 	}
 	client, err := newFinder(cfg, getenv)
@@ -148,7 +153,7 @@ func (d *doctor) checkGraph(ctx context.Context, cfg config, getenv func(string)
 		d.fail("graph", fix, "%v", err)
 		return
 	}
-	d.pass("graph", "token obtained and a Graph read succeeded at %s", cfg.get("STATUSBRIDGE_GRAPH_URL"))
+	d.pass("graph", "token obtained and a Graph read succeeded at %s", cfg.GraphURL)
 
 	// The token lists the application permissions granted: check the one that
 	// sets status messages without writing anyone's status.
@@ -175,7 +180,7 @@ func (d *doctor) checkGraph(ctx context.Context, cfg config, getenv func(string)
 	}
 }
 
-func (d *doctor) checkStore(ctx context.Context, cfg config) {
+func (d *doctor) checkStore(ctx context.Context, cfg *Config) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	st, err := openAdmin(ctx, cfg, discardLogger())
@@ -204,14 +209,14 @@ func (d *doctor) checkStore(ctx context.Context, cfg config) {
 		d.pass("store", "Redis reachable, noeviction, AOF on")
 		return
 	}
-	d.pass("store", "embedded store reachable (%s)", cfg.get("STATUSBRIDGE_DATA_DIR"))
+	d.pass("store", "embedded store reachable (%s)", cfg.DataDir)
 }
 
-func (d *doctor) checkIntake(ctx context.Context, cfg config, publicURL string) {
-	if cfg.get("SLACK_APP_TOKEN") != "" {
+func (d *doctor) checkIntake(ctx context.Context, cfg *Config) {
+	if cfg.SlackAppToken != "" {
 		d.checkSocketMode(ctx, cfg)
 	}
-	secret := cfg.get("SLACK_SIGNING_SECRET")
+	secret, publicURL := cfg.SlackSigningSecret, cfg.PublicURL
 	if secret == "" {
 		return
 	}
@@ -249,7 +254,7 @@ func (d *doctor) checkIntake(ctx context.Context, cfg config, publicURL string) 
 	}
 }
 
-func (d *doctor) checkSocketMode(ctx context.Context, cfg config) {
+func (d *doctor) checkSocketMode(ctx context.Context, cfg *Config) {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	if err := socketModeReachable(ctx, cfg); err != nil {
@@ -261,8 +266,8 @@ func (d *doctor) checkSocketMode(ctx context.Context, cfg config) {
 }
 
 // socketModeReachable asks Slack for a Socket Mode URL with the app token.
-func socketModeReachable(ctx context.Context, cfg config) error {
-	url, err := slackhandler.OpenConnection(ctx, cfg.get("SLACK_APP_TOKEN"), cfg.get("SLACK_API_URL"))
+func socketModeReachable(ctx context.Context, cfg *Config) error {
+	url, err := slackhandler.OpenConnection(ctx, cfg.SlackAppToken, cfg.SlackAPIURL)
 	if err != nil {
 		return err
 	}

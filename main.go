@@ -7,11 +7,9 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
 	"os"
 	"os/signal"
 	"runtime"
@@ -33,13 +31,8 @@ func main() {
 	os.Exit(exitCode(err, os.Stderr))
 }
 
-// usageError is a mistake in the command line; it exits 2.
-type usageError struct{ msg string }
-
-func (e usageError) Error() string { return e.msg }
-
 func exitCode(err error, stderr io.Writer) int {
-	if err == nil || errors.Is(err, flag.ErrHelp) {
+	if err == nil || isFlagHelp(err) {
 		return 0
 	}
 	fmt.Fprintln(stderr, "statusbridge:", err)
@@ -54,12 +47,6 @@ func exitCode(err error, stderr io.Writer) int {
 type command struct {
 	name, args, summary string
 	run                 func(ctx context.Context, env *runEnv, args []string) error
-}
-
-// runEnv is what every command gets from the process.
-type runEnv struct {
-	getenv         func(string) string
-	stdout, stderr io.Writer
 }
 
 func commands() []command {
@@ -85,55 +72,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		usage(stdout)
 		return nil
 	case "-version", "--version":
-		return runVersion(ctx, env, nil)
+		return runVersion(ctx, env, args[1:])
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
-			return scrub(c.run(ctx, env, args[1:]), knownSecrets(args, getenv))
+			return scrub(c.run(ctx, env, args[1:]), secretValues(args, getenv))
 		}
 	}
 	usage(stderr)
 	return usageError{fmt.Sprintf("unknown command %q", args[0])}
-}
-
-// knownSecrets lists the secret values given in the environment or on the
-// command line.
-func knownSecrets(args []string, getenv func(string) string) []string {
-	var out []string
-	for _, s := range settings {
-		if !s.secret {
-			continue
-		}
-		if v := getenv(s.env); v != "" {
-			out = append(out, v, urlPassword(v))
-		}
-		for i, a := range args {
-			name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
-			if !strings.HasPrefix(a, "-") || name != s.flag {
-				continue
-			}
-			if hasVal {
-				out = append(out, val, urlPassword(val))
-			} else if i+1 < len(args) {
-				out = append(out, args[i+1], urlPassword(args[i+1]))
-			}
-		}
-	}
-	for _, env := range []string{"AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PASSWORD"} {
-		if v := getenv(env); v != "" {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
-// urlPassword returns the password of a URL such as REDIS_URL, or "".
-func urlPassword(v string) string {
-	if u, err := url.Parse(v); err == nil && u.User != nil {
-		pw, _ := u.User.Password()
-		return pw
-	}
-	return ""
 }
 
 // scrub removes secret values from an error's text.
@@ -168,44 +115,25 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-12s %-18s %s\n", c.name, c.args, c.summary)
 	}
 	fmt.Fprintln(w)
-	writeSettingsHelp(w)
+	writeSettingsHelp(w, allSettings, true)
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Run `statusbridge <command> --help` for a command's own flags.")
+	fmt.Fprintln(w, "Run `statusbridge <command> --help` for the flags and settings a command takes.")
 }
 
-// newFlagSet returns a flag set for a command whose errors say how to get help.
-func newFlagSet(env *runEnv, name, args string) *flag.FlagSet {
-	fs := flag.NewFlagSet("statusbridge "+name, flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(env.stderr, "Usage: statusbridge %s %s\n\nFlags:\n", name, args)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
-// parseFlags parses args, turning flag mistakes into usage errors.
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err.Error()}
-	}
-	return nil
-}
-
-func newLogger(cfg config, w io.Writer) *slog.Logger {
+func newLogger(cfg *Config, w io.Writer) *slog.Logger {
 	var level slog.Level
-	_ = level.UnmarshalText([]byte(cfg.get("STATUSBRIDGE_LOG_LEVEL")))
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
 	opts := &slog.HandlerOptions{Level: level}
-	if cfg.get("STATUSBRIDGE_LOG_FORMAT") == "json" {
+	if cfg.LogFormat == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-func runVersion(_ context.Context, env *runEnv, _ []string) error {
+func runVersion(_ context.Context, env *runEnv, args []string) error {
+	if _, _, err := (cmdLine{name: "version"}).parse(env, args); err != nil {
+		return err
+	}
 	fmt.Fprintf(env.stdout, "statusbridge %s (commit %s, built %s, %s)\n", version, commit, date, runtime.Version())
 	return nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"slices"
 	"strings"
@@ -30,31 +31,31 @@ func TestRedactorWithoutSecretsPassesThrough(t *testing.T) {
 	}
 }
 
-func TestConfigSecretsIncludeRedisPassword(t *testing.T) {
-	c := config{
+func TestSecretValuesIncludeRedisPassword(t *testing.T) {
+	env := map[string]string{
 		"SLACK_SIGNING_SECRET": "signing-secret-1",
 		"REDIS_URL":            "redis://:redis-password-1@127.0.0.1:6379/0",
 		"SLACK_API_URL":        "https://slack.com/api/",
+		"AZURE_CLIENT_SECRET":  "azure-secret-1",
 	}
-	env := map[string]string{"AZURE_CLIENT_SECRET": "azure-secret-1"}
-	got := c.secrets(func(k string) string { return env[k] })
-	for _, want := range []string{"signing-secret-1", "redis-password-1", "azure-secret-1", c["REDIS_URL"]} {
+	got := secretValues(nil, func(k string) string { return env[k] })
+	for _, want := range []string{"signing-secret-1", "redis-password-1", "azure-secret-1", env["REDIS_URL"]} {
 		if !slices.Contains(got, want) {
-			t.Errorf("secrets() = %q, missing %q", got, want)
+			t.Errorf("secretValues() = %q, missing %q", got, want)
 		}
 	}
 	if slices.Contains(got, "https://slack.com/api/") {
-		t.Errorf("secrets() holds a setting that is not secret: %q", got)
+		t.Errorf("secretValues() holds a setting that is not secret: %q", got)
 	}
 }
 
 func TestKnownSecretsFromFlagsAndEnv(t *testing.T) {
 	env := map[string]string{"SLACK_BOT_TOKEN": "xoxb-env-token", "AZURE_CLIENT_CERTIFICATE_PASSWORD": "cert-password-1"}
 	args := []string{"doctor", "--slack-signing-secret", "flag-secret-1", "--redis-url=redis://:pw-from-flag@h:1/0"}
-	got := knownSecrets(args, func(k string) string { return env[k] })
+	got := secretValues(args, func(k string) string { return env[k] })
 	for _, want := range []string{"xoxb-env-token", "cert-password-1", "flag-secret-1", "redis://:pw-from-flag@h:1/0"} {
 		if !slices.Contains(got, want) {
-			t.Errorf("knownSecrets() = %q, missing %q", got, want)
+			t.Errorf("secretValues() = %q, missing %q", got, want)
 		}
 	}
 }
@@ -86,14 +87,71 @@ func TestSharedLimitNeverExceedsTheSetting(t *testing.T) {
 	}
 }
 
+func testEnv(vars map[string]string) (*runEnv, *bytes.Buffer, *bytes.Buffer) {
+	var out, errOut bytes.Buffer
+	return &runEnv{getenv: func(k string) string { return vars[k] }, stdout: &out, stderr: &errOut}, &out, &errOut
+}
+
 func TestBoolSettingsTakeBareFlags(t *testing.T) {
-	pos, flags := splitPositional([]string{"--dry-run", "U024BE7LH", "--workers", "3", "fa8bf3dc-eca7-46b7-bad1-db199b62afc3"})
-	if len(pos) != 2 || pos[0] != "U024BE7LH" || len(flags) != 3 {
-		t.Fatalf("pos %v flags %v", pos, flags)
+	env, _, _ := testEnv(nil)
+	l := cmdLine{name: "serve", settings: allSettings}
+	cfg, pos, err := l.parse(env, []string{"--dry-run", "U024BE7LH", "--workers", "3", "fa8bf3dc-eca7-46b7-bad1-db199b62afc3", "--managed-identity=false"})
+	if err != nil || !cfg.DryRun || cfg.ManagedIdentity || cfg.Workers != 3 {
+		t.Fatalf("cfg %+v, err %v", cfg, err)
 	}
-	env := &runEnv{getenv: func(string) string { return "" }, stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}}
-	cfg, err := loadConfig(env, "serve", "", []string{"--dry-run", "--managed-identity=false"}, nil)
-	if err != nil || !cfg.bool("STATUSBRIDGE_DRY_RUN") || cfg.bool("STATUSBRIDGE_MANAGED_IDENTITY") {
-		t.Fatalf("cfg %v, err %v", cfg, err)
+	if len(pos) != 2 || pos[0] != "U024BE7LH" {
+		t.Fatalf("positional %v", pos)
+	}
+}
+
+func TestConfigIsTypedWithDefaults(t *testing.T) {
+	env, _, _ := testEnv(map[string]string{"STATUSBRIDGE_GRAPH_RATE": "600/10s", "STATUSBRIDGE_EMAIL_DOMAIN_MAP": "corp.com=corp.onmicrosoft.com"})
+	cfg, _, err := (cmdLine{name: "serve", settings: allSettings}).parse(env, []string{"--lease", "45s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.GraphRate != (Rate{N: 600, Per: 10 * time.Second}) || cfg.Lease != 45*time.Second || cfg.Workers != 8 ||
+		cfg.EmailDomainMap["corp.com"] != "corp.onmicrosoft.com" || cfg.SlackAPIURL != "https://slack.com/api/" || cfg.ReconcileInterval != 0 {
+		t.Fatalf("cfg %+v", cfg)
+	}
+}
+
+func TestCommandRefusesFlagsItDoesNotTake(t *testing.T) {
+	env, _, _ := testEnv(nil)
+	_, _, err := (cmdLine{name: "mapping get", settings: storeSettings}).parse(env, []string{"U024BE7LH", "--workers", "3"})
+	var ue usageError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "workers") {
+		t.Fatalf("err %v: want a usage error naming --workers", err)
+	}
+	if exitCode(err, &bytes.Buffer{}) != 2 {
+		t.Fatal("exit code is not 2")
+	}
+}
+
+func TestCommandHelpListsOnlyItsSettings(t *testing.T) {
+	env, out, _ := testEnv(nil)
+	err := run(context.Background(), []string{"mapping", "get", "--help"}, env.getenv, env.stdout, env.stderr)
+	if !isFlagHelp(err) && err != nil {
+		t.Fatal(err)
+	}
+	help := out.String()
+	if !strings.Contains(help, "REDIS_URL") || strings.Contains(help, "STATUSBRIDGE_WORKERS") || strings.Contains(help, "SLACK_SIGNING_SECRET") {
+		t.Fatalf("mapping get --help:\n%s", help)
+	}
+	out.Reset()
+	run(context.Background(), []string{"serve", "--help"}, env.getenv, env.stdout, env.stderr)
+	if !strings.Contains(out.String(), "STATUSBRIDGE_WORKERS") || !strings.Contains(out.String(), "AZURE_TENANT_ID") {
+		t.Fatalf("serve --help:\n%s", out.String())
+	}
+}
+
+func TestEnvOfSettingsACommandDoesNotTakeIsIgnored(t *testing.T) {
+	env, _, _ := testEnv(map[string]string{"STATUSBRIDGE_WORKERS": "not-a-number", "STATUSBRIDGE_DATA_DIR": "/tmp/x"})
+	cfg, _, err := (cmdLine{name: "mapping ls", settings: storeSettings}).parse(env, nil)
+	if err != nil || cfg.DataDir != "/tmp/x" {
+		t.Fatalf("cfg %+v err %v", cfg, err)
+	}
+	if _, _, err := (cmdLine{name: "serve", settings: allSettings}).parse(env, nil); err == nil || !strings.Contains(err.Error(), "STATUSBRIDGE_WORKERS") {
+		t.Fatalf("serve took a bad STATUSBRIDGE_WORKERS: %v", err)
 	}
 }

@@ -28,7 +28,7 @@ func newMetrics(reg prometheus.Registerer, admin bridge.Admin) *metrics {
 	m := &metrics{
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "statusbridge_events_total",
-			Help: "Slack status events received, by event type, source and outcome (accepted, duplicate, stale, unchanged, invalid, error).",
+			Help: "Slack status events received, by event type, source and outcome (accepted, duplicate, stale, unchanged, invalid, error; unauthorized, too_large, bad_request, method_not_allowed, foreign_team for requests refused before decoding).",
 		}, []string{"type", "source", "outcome"}),
 		intake: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "statusbridge_intake_duration_seconds",
@@ -73,6 +73,21 @@ func (m *metrics) Submitted(c bridge.Change, outcome string, took time.Duration)
 	m.events.WithLabelValues(typ, string(src), outcome).Inc()
 	if outcome != "invalid" {
 		m.intake.Observe(took.Seconds())
+	}
+}
+
+// intakeRejections are the HTTP intake's answers that never reach the
+// engine; they are counted here, the engine counts the rest.
+var intakeRejections = map[string]bool{
+	"unauthorized": true, "too_large": true, "bad_request": true, "invalid": true,
+	"method_not_allowed": true, "foreign_team": true,
+}
+
+// Request counts an HTTP intake answer that did not reach the engine
+// (forged, oversized, malformed, another org's user).
+func (m *metrics) Request(outcome string) {
+	if intakeRejections[outcome] {
+		m.events.WithLabelValues("unknown", string(bridge.SourceHTTP), outcome).Inc()
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,86 +17,125 @@ import (
 	"github.com/statusbridge/statusbridge/slackhandler"
 )
 
+// serveLine is serve's command line: every setting but doctor's own.
+var serveLine = cmdLine{name: "serve", settings: withoutSetting(allSettings, "STATUSBRIDGE_PUBLIC_URL"), azure: true}
+
 func runServe(ctx context.Context, env *runEnv, args []string) error {
-	cfg, err := loadConfig(env, "serve", "[flags]", args, nil)
+	cfg, pos, err := serveLine.parse(env, args)
 	if err != nil {
 		return err
 	}
-	if cfg.get("SLACK_SIGNING_SECRET") == "" && cfg.get("SLACK_APP_TOKEN") == "" {
+	if err := wantArgs("serve", pos, 0, "Usage: statusbridge serve [flags]"); err != nil {
+		return err
+	}
+	if cfg.SlackSigningSecret == "" && cfg.SlackAppToken == "" {
 		return errors.New("SLACK_SIGNING_SECRET is not set: set it to your Slack app's signing secret " +
 			"(api.slack.com/apps → Basic Information → App Credentials) to receive events over HTTP, " +
 			"or set SLACK_APP_TOKEN (and SLACK_BOT_TOKEN) for Socket Mode")
 	}
-	if cfg.get("SLACK_APP_TOKEN") != "" && cfg.get("SLACK_BOT_TOKEN") == "" {
+	if cfg.SlackAppToken != "" && cfg.SlackBotToken == "" {
 		return errors.New("SLACK_BOT_TOKEN is not set: Socket Mode (SLACK_APP_TOKEN) also needs the app's bot token (xoxb-…, OAuth & Permissions)")
 	}
-	env.stderr = newRedactor(env.stderr, cfg.secrets(env.getenv))
-	env.stdout = newRedactor(env.stdout, cfg.secrets(env.getenv))
-	log := newLogger(cfg, env.stderr)
-	return serve(ctx, cfg, env, log)
+	secrets := secretValues(args, env.getenv)
+	env.stderr = newRedactor(env.stderr, secrets)
+	env.stdout = newRedactor(env.stdout, secrets)
+	return serve(ctx, cfg, env, newLogger(cfg, env.stderr))
 }
 
-func serve(ctx context.Context, cfg config, env *runEnv, log *slog.Logger) error {
+// app is what serve wires together.
+type app struct {
+	cfg       *Config
+	log       *slog.Logger
+	st        *openedStore
+	resolver  *mapping.Resolver
+	engine    *bridge.Engine
+	reg       *prometheus.Registry
+	metrics   *metrics
+	socket    *slackhandler.SocketRunner
+	servers   []*http.Server
+	listeners []net.Listener
+}
+
+func serve(ctx context.Context, cfg *Config, env *runEnv, log *slog.Logger) error {
+	a := &app{cfg: cfg, log: log, reg: prometheus.NewRegistry()}
 	publisher, err := newPublisher(cfg, env.getenv, log)
 	if err != nil {
 		return err
 	}
-
-	st, err := openStore(ctx, cfg, log)
-	if err != nil {
+	if a.st, err = openStore(ctx, cfg, log); err != nil {
 		return err
 	}
-	defer st.Close()
+	defer a.st.Close()
+	a.metrics = newMetrics(a.reg, a.st)
+	if err := a.wireEngine(ctx, env, publisher); err != nil {
+		return err
+	}
+	// The resolver's background re-verifications end before the store closes.
+	defer a.resolver.Wait()
+	a.wireIntake()
+	if err := a.listen(); err != nil {
+		return err
+	}
+	return a.run(ctx)
+}
 
-	if !isDryRun(publisher) {
-		if n, err := bridge.ResumeAfterDryRun(ctx, st, time.Now()); err != nil {
+// wireEngine builds the resolver and the engine.
+func (a *app) wireEngine(ctx context.Context, env *runEnv, client *graphsync.Client) error {
+	cfg, log := a.cfg, a.log
+	var publisher bridge.Publisher
+	if client != nil {
+		publisher = client
+	}
+	dryRun := client == nil
+	if !dryRun {
+		if n, err := bridge.ResumeAfterDryRun(ctx, a.st, time.Now()); err != nil {
 			log.Warn("could not resume users a dry run set aside", "err", err)
 		} else if n > 0 {
 			log.Info("sending the statuses a dry run only logged", "users", n)
 		}
 	}
-
-	reg := prometheus.NewRegistry()
-	metrics := newMetrics(reg, st)
-
 	dir, finder, err := newDiscovery(cfg, env.getenv)
 	if err != nil {
 		return err
 	}
-	domains, _ := mapping.ParseDomainMap(cfg.get("STATUSBRIDGE_EMAIL_DOMAIN_MAP"))
-	mo := mapping.Options{DomainMap: domains, MaxAge: cfg.duration("STATUSBRIDGE_MAPPING_MAX_AGE"),
-		NegativeTTL: cfg.duration("STATUSBRIDGE_NEGATIVE_CACHE"), Log: log, Observe: metrics.Mapping}
+	mo := mapping.Options{DomainMap: cfg.EmailDomainMap, MaxAge: cfg.MappingMaxAge,
+		NegativeTTL: cfg.NegativeCache, Log: log, Observe: a.metrics.Mapping}
 	if dir != nil && finder != nil {
-		mo.Directory, mo.Finder = dir, limitedFinder{finder, st.limiter}
+		mo.Directory, mo.Finder = dir, limitedFinder{finder, a.st.limiter}
 	} else {
 		log.Info("email discovery is off (it needs SLACK_BOT_TOKEN and the Azure settings); only admin-set mappings are used")
 	}
-	resolver := mapping.New(st, mo)
-
-	engine := &bridge.Engine{
-		Queue:     st,
-		Resolver:  resolver,
+	a.resolver = mapping.New(a.st, mo)
+	a.engine = &bridge.Engine{
+		Queue:     a.st,
+		Resolver:  a.resolver,
 		Publisher: publisher,
-		Limiter:   st.limiter,
+		DryRun:    dryRun,
+		Limiter:   a.st.limiter,
 		Log:       log,
-		Observer:  metrics,
-		Workers:   cfg.int("STATUSBRIDGE_WORKERS"),
-		Lease:     cfg.duration("STATUSBRIDGE_LEASE"),
-		Grace:     cfg.duration("STATUSBRIDGE_SHUTDOWN_GRACE"),
+		Observer:  a.metrics,
+		Workers:   cfg.Workers,
+		Lease:     cfg.Lease,
+		Grace:     cfg.ShutdownGrace,
 	}
+	return nil
+}
 
+// wireIntake builds the HTTP routes and the Socket Mode runner.
+func (a *app) wireIntake() {
+	cfg, st := a.cfg, a.st
 	mux := http.NewServeMux()
-	if secret := cfg.get("SLACK_SIGNING_SECRET"); secret != "" {
-		mux.Handle("/slack/events", slackhandler.NewHandler(secret, engine, slackhandler.WithLogger(log)))
+	if cfg.SlackSigningSecret != "" {
+		mux.Handle("/slack/events", slackhandler.NewHandler(cfg.SlackSigningSecret, a.engine,
+			slackhandler.WithLogger(a.log), slackhandler.WithObserver(a.metrics)))
 	}
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
-	var socket *slackhandler.SocketRunner
-	if appTok := cfg.get("SLACK_APP_TOKEN"); appTok != "" {
-		socket = slackhandler.NewSocketRunner(appTok, cfg.get("SLACK_BOT_TOKEN"), cfg.get("SLACK_API_URL"), engine,
-			slackhandler.WithSocketLogger(log), slackhandler.WithStaleAfter(cfg.duration("STATUSBRIDGE_SOCKET_STALE_AFTER")),
-			slackhandler.WithSocketObserver(newSocketMetrics(reg)))
+	if cfg.SlackAppToken != "" {
+		a.socket = slackhandler.NewSocketRunner(cfg.SlackAppToken, cfg.SlackBotToken, cfg.SlackAPIURL, a.engine,
+			slackhandler.WithSocketLogger(a.log), slackhandler.WithStaleAfter(cfg.SocketStaleAfter),
+			slackhandler.WithSocketObserver(newSocketMetrics(a.reg)))
 	}
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
 		pctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
@@ -106,73 +144,79 @@ func serve(ctx context.Context, cfg config, env *runEnv, log *slog.Logger) error
 			http.Error(w, "not ready: store unreachable", http.StatusServiceUnavailable)
 			return
 		}
-		if socket != nil && !socket.Connected() {
+		if a.socket != nil && !a.socket.Connected() {
 			http.Error(w, "not ready: Socket Mode is not connected", http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, "ready")
 	})
-	metricsHandler := promhandler(reg)
-	servers := []*http.Server{newServer(cfg.get("STATUSBRIDGE_LISTEN"), mux)}
-	if addr := cfg.get("STATUSBRIDGE_METRICS_LISTEN"); addr != "" {
+	metricsHandler := promhandler(a.reg)
+	a.servers = []*http.Server{newServer(cfg.Listen, mux)}
+	if cfg.MetricsListen != "" {
 		mm := http.NewServeMux()
 		mm.Handle("/metrics", metricsHandler)
-		servers = append(servers, newServer(addr, mm))
+		a.servers = append(a.servers, newServer(cfg.MetricsListen, mm))
 	} else {
 		mux.Handle("/metrics", metricsHandler)
 	}
+}
 
-	// Listen before anything runs, so a taken port fails start-up clearly.
-	var listeners []net.Listener
-	for _, s := range servers {
+// listen opens every listener before anything runs, so a taken port fails
+// start-up clearly.
+func (a *app) listen() error {
+	for _, s := range a.servers {
 		ln, err := net.Listen("tcp", s.Addr)
 		if err != nil {
-			for _, l := range listeners {
+			for _, l := range a.listeners {
 				l.Close()
 			}
 			return fmt.Errorf("cannot listen on %s: %v (set STATUSBRIDGE_LISTEN / STATUSBRIDGE_METRICS_LISTEN to a free address)", s.Addr, err)
 		}
-		listeners = append(listeners, ln)
+		a.listeners = append(a.listeners, ln)
 	}
+	return nil
+}
 
-	if every := cfg.duration("STATUSBRIDGE_RECONCILE_INTERVAL"); every > 0 {
-		if tok := cfg.get("SLACK_BOT_TOKEN"); tok != "" {
-			go reconcileEvery(ctx, every, slackhandler.NewDirectory(tok, cfg.get("SLACK_API_URL")), engine, log)
+// run starts the workers, the reconcile loop, Socket Mode and the servers,
+// waits for a signal or a fatal error, then shuts down in the reverse order.
+func (a *app) run(ctx context.Context) error {
+	cfg, log := a.cfg, a.log
+	if cfg.ReconcileInterval > 0 {
+		if cfg.SlackBotToken != "" {
+			go newReconciler(cfg, a.engine).RunEvery(ctx, cfg.ReconcileInterval, log)
 		} else {
 			log.Warn("STATUSBRIDGE_RECONCILE_INTERVAL is set but SLACK_BOT_TOKEN is not: no reconcile passes")
 		}
 	}
-
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
-	var wg sync.WaitGroup
-	wg.Add(1)
+	workDone := make(chan struct{})
 	go func() {
-		defer wg.Done()
-		engine.Run(workCtx)
+		defer close(workDone)
+		a.engine.Run(workCtx)
 	}()
-	serveErr := make(chan error, len(servers)+1)
+	serveErr := make(chan error, len(a.servers)+1)
 	socketCtx, stopSocket := context.WithCancel(ctx)
 	defer stopSocket()
-	var socketDone chan struct{}
-	if socket != nil {
-		socketDone = make(chan struct{})
+	socketDone := make(chan struct{})
+	go func() {
+		defer close(socketDone)
+		if a.socket == nil {
+			return
+		}
+		if err := a.socket.Run(socketCtx); err != nil {
+			serveErr <- err
+		}
+	}()
+	for i, s := range a.servers {
+		log.Info("listening", "addr", a.listeners[i].Addr().String())
 		go func() {
-			defer close(socketDone)
-			if err := socket.Run(socketCtx); err != nil {
+			if err := s.Serve(a.listeners[i]); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				serveErr <- err
 			}
 		}()
 	}
-	for i, s := range servers {
-		log.Info("listening", "addr", listeners[i].Addr().String())
-		go func() {
-			if err := s.Serve(listeners[i]); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				serveErr <- err
-			}
-		}()
-	}
-	log.Info("statusbridge started", "version", version, "store", st.kind, "dry_run", isDryRun(publisher),
-		"workers", engine.Workers, "http_intake", cfg.get("SLACK_SIGNING_SECRET") != "", "socket_mode", socket != nil)
+	log.Info("statusbridge started", "version", version, "store", a.st.kind, "dry_run", a.engine.DryRun,
+		"workers", a.engine.Workers, "http_intake", cfg.SlackSigningSecret != "", "socket_mode", a.socket != nil)
 
 	var runErr error
 	select {
@@ -183,16 +227,14 @@ func serve(ctx context.Context, cfg config, env *runEnv, log *slog.Logger) error
 	}
 	// Reverse order of start-up: stop intake, drain workers, close the store.
 	stopSocket()
-	if socketDone != nil {
-		<-socketDone
-	}
+	<-socketDone
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	for _, s := range servers {
+	for _, s := range a.servers {
 		s.Shutdown(sctx)
 	}
 	cancel()
 	stopWork()
-	wg.Wait()
+	<-workDone
 	log.Info("stopped")
 	return runErr
 }
@@ -209,28 +251,23 @@ func newServer(addr string, h http.Handler) *http.Server {
 	}
 }
 
-func isDryRun(p bridge.Publisher) bool {
-	_, ok := p.(bridge.DryRunPublisher)
-	return ok
-}
-
-// newPublisher returns the Graph publisher, or a dry-run one when asked for
-// or when no Azure settings are given.
-func newPublisher(cfg config, getenv func(string) string, log *slog.Logger) (bridge.Publisher, error) {
-	if cfg.bool("STATUSBRIDGE_DRY_RUN") {
+// newPublisher returns the Graph publisher, or nil for a dry run: when asked
+// for, or when no Azure settings are given.
+func newPublisher(cfg *Config, getenv func(string) string, log *slog.Logger) (*graphsync.Client, error) {
+	if cfg.DryRun {
 		log.Warn("dry run: Teams updates are logged, not sent (STATUSBRIDGE_DRY_RUN=true)")
-		return bridge.DryRunPublisher{Log: log}, nil
+		return nil, nil
 	}
-	if !graphsync.Configured(getenv) && !cfg.bool("STATUSBRIDGE_MANAGED_IDENTITY") {
+	if !graphsync.Configured(getenv) && !cfg.ManagedIdentity {
 		log.Warn("dry run: no Azure settings (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH); Teams updates are logged, not sent")
-		return bridge.DryRunPublisher{Log: log}, nil
+		return nil, nil
 	}
 	return newGraphClient(cfg, getenv)
 }
 
 // newFinder returns the Graph user finder, or nil when Graph is not configured.
-func newFinder(cfg config, getenv func(string) string) (*graphsync.Client, error) {
-	if !graphsync.Configured(getenv) && !cfg.bool("STATUSBRIDGE_MANAGED_IDENTITY") {
+func newFinder(cfg *Config, getenv func(string) string) (*graphsync.Client, error) {
+	if !graphsync.Configured(getenv) && !cfg.ManagedIdentity {
 		return nil, nil
 	}
 	return newGraphClient(cfg, getenv)
@@ -238,16 +275,15 @@ func newFinder(cfg config, getenv func(string) string) (*graphsync.Client, error
 
 // newDiscovery returns Slack's directory and Graph's user finder; either is
 // nil when its settings are missing.
-func newDiscovery(cfg config, getenv func(string) string) (mapping.Directory, mapping.UserFinder, error) {
+func newDiscovery(cfg *Config, getenv func(string) string) (mapping.Directory, mapping.UserFinder, error) {
 	finder, err := newFinder(cfg, getenv)
 	if err != nil || finder == nil {
 		return nil, nil, err
 	}
-	tok := cfg.get("SLACK_BOT_TOKEN")
-	if tok == "" {
+	if cfg.SlackBotToken == "" {
 		return nil, finder, nil
 	}
-	return slackhandler.NewDirectory(tok, cfg.get("SLACK_API_URL")), finder, nil
+	return slackhandler.NewDirectory(cfg.SlackBotToken, cfg.SlackAPIURL), finder, nil
 }
 
 // limitedFinder spaces Graph lookups through the shared rate limiter.
@@ -284,11 +320,11 @@ func (f limitedFinder) UsersByProxyAddress(ctx context.Context, addr string) ([]
 	return f.UserFinder.UsersByProxyAddress(ctx, addr)
 }
 
-func newGraphClient(cfg config, getenv func(string) string) (*graphsync.Client, error) {
+func newGraphClient(cfg *Config, getenv func(string) string) (*graphsync.Client, error) {
 	return graphsync.New(graphsync.Config{
-		GraphURL:                 cfg.get("STATUSBRIDGE_GRAPH_URL"),
-		Scope:                    cfg.get("STATUSBRIDGE_GRAPH_SCOPE"),
-		DisableInstanceDiscovery: cfg.bool("STATUSBRIDGE_DISABLE_INSTANCE_DISCOVERY"),
-		ManagedIdentity:          cfg.bool("STATUSBRIDGE_MANAGED_IDENTITY"),
+		GraphURL:                 cfg.GraphURL,
+		Scope:                    cfg.GraphScope,
+		DisableInstanceDiscovery: cfg.DisableInstanceDiscovery,
+		ManagedIdentity:          cfg.ManagedIdentity,
 	}, getenv)
 }

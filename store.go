@@ -29,21 +29,18 @@ type openedStore struct {
 }
 
 // openStore opens Redis when REDIS_URL is set, else the embedded store.
-func openStore(ctx context.Context, cfg config, log *slog.Logger) (*openedStore, error) {
+func openStore(ctx context.Context, cfg *Config, log *slog.Logger) (*openedStore, error) {
 	return openStoreFor(ctx, cfg, log, false)
 }
 
 // openAdmin opens the store for an admin command, which runs beside serve.
-func openAdmin(ctx context.Context, cfg config, log *slog.Logger) (*openedStore, error) {
+func openAdmin(ctx context.Context, cfg *Config, log *slog.Logger) (*openedStore, error) {
 	return openStoreFor(ctx, cfg, log, true)
 }
 
-func openStoreFor(ctx context.Context, cfg config, log *slog.Logger, admin bool) (*openedStore, error) {
-	n, per, err := parseRate(cfg.get("STATUSBRIDGE_GRAPH_RATE"))
-	if err != nil {
-		return nil, fmt.Errorf("invalid STATUSBRIDGE_GRAPH_RATE: %v", err)
-	}
-	if url := cfg.get("REDIS_URL"); url != "" {
+func openStoreFor(ctx context.Context, cfg *Config, log *slog.Logger, admin bool) (*openedStore, error) {
+	n, per := cfg.GraphRate.N, cfg.GraphRate.Per
+	if url := cfg.RedisURL; url != "" {
 		var opts []redisstore.Option
 		if !admin {
 			// serve starts while Redis is down: intake answers 503 and the
@@ -72,7 +69,7 @@ func openStoreFor(ctx context.Context, cfg config, log *slog.Logger, admin bool)
 		}
 		return &openedStore{backend: st, kind: "redis", limiter: st.NewLimiter(sharedLimit(n, per))}, nil
 	}
-	dir := cfg.get("STATUSBRIDGE_DATA_DIR")
+	dir := cfg.DataDir
 	var opts []embedded.Option
 	if admin {
 		opts = append(opts, embedded.Shared())

@@ -35,6 +35,10 @@ type Engine struct {
 	Queue     Queue
 	Resolver  Resolver
 	Publisher Publisher
+	// DryRun logs each Teams update instead of sending it (Publisher is not
+	// called); users whose update was only logged are parked with
+	// DryRunReason so that a later live run sends it.
+	DryRun bool
 	// Limiter, when set, spaces every Graph call.
 	Limiter Limiter
 	Log     *slog.Logger
@@ -211,9 +215,9 @@ func (e *Engine) Process(ctx context.Context, j Job) {
 		return
 	}
 	if err != nil {
-		if dry, ok := e.Publisher.(DryRunPublisher); ok && errors.Is(err, ErrUnmapped) {
+		if e.DryRun && errors.Is(err, ErrUnmapped) {
 			// Show the admin what would be sent, while the mapping is missing.
-			dry.SetStatusMessage(ctx, "", Render(j.Desired.Status, e.Now()))
+			e.logDryRun("", Render(j.Desired.Status, e.Now()))
 		}
 		e.fail(ctx, log, j, fmt.Errorf("resolve: %w", err), false)
 		return
@@ -226,6 +230,13 @@ func (e *Engine) Process(ctx context.Context, j Job) {
 		e.record(ctx, log, func(rec context.Context) error { return e.Queue.Complete(rec, j, nil, now) })
 		return
 	}
+	if e.DryRun {
+		e.logDryRun(entra, msg)
+		// Nothing reached Teams: set the user aside, so that a later live run
+		// (which un-parks these users at start) sends what was only logged.
+		e.record(ctx, log, func(rec context.Context) error { return e.Queue.Park(rec, j, DryRunReason, e.Now()) })
+		return
+	}
 	if e.Limiter != nil {
 		if err := e.Limiter.Wait(ctx); err != nil {
 			e.fail(ctx, log, j, &TransientError{Reason: "rate limiter: " + err.Error(), Err: err}, false)
@@ -235,12 +246,6 @@ func (e *Engine) Process(ctx context.Context, j Job) {
 	err = e.Publisher.SetStatusMessage(ctx, entra, msg)
 	if err != nil {
 		e.fail(ctx, log, j, err, true)
-		return
-	}
-	if _, dry := e.Publisher.(DryRunPublisher); dry {
-		// Nothing reached Teams: set the user aside, so that a later live run
-		// (which un-parks these users at start) sends what was only logged.
-		e.record(ctx, log, func(rec context.Context) error { return e.Queue.Park(rec, j, DryRunReason, e.Now()) })
 		return
 	}
 	e.Observer.GraphCall("ok")
@@ -335,11 +340,8 @@ func ResumeAfterDryRun(ctx context.Context, a Admin, now time.Time) (int, error)
 	return n, nil
 }
 
-// DryRunPublisher logs each Teams update instead of sending it.
-type DryRunPublisher struct{ Log *slog.Logger }
-
-// SetStatusMessage logs the update that would be sent.
-func (p DryRunPublisher) SetStatusMessage(_ context.Context, entraID string, m Message) error {
+// logDryRun logs the update that would be sent.
+func (e *Engine) logDryRun(entraID string, m Message) {
 	if entraID == "" {
 		entraID = "(no mapping yet)"
 	}
@@ -347,6 +349,5 @@ func (p DryRunPublisher) SetStatusMessage(_ context.Context, entraID string, m M
 	if !m.Expiry.IsZero() {
 		args = append(args, "expiry_utc", m.Expiry.UTC().Format("2006-01-02T15:04:05"))
 	}
-	p.Log.Info("dry run: would set Teams status message", args...)
-	return nil
+	e.Log.Info("dry run: would set Teams status message", args...)
 }

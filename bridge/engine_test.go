@@ -3,7 +3,6 @@ package bridge_test
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -164,7 +163,7 @@ func TestEngineResolverThrottleLeavesGraphLimiterAlone(t *testing.T) {
 func TestDryRunRecordsNothing(t *testing.T) {
 	f := newFixture(t, resolver{})
 	var logs strings.Builder
-	f.e.Publisher = bridge.DryRunPublisher{Log: slog.New(slog.NewTextHandler(&logs, nil))}
+	f.e.DryRun, f.e.Log = true, slog.New(slog.NewTextHandler(&logs, nil))
 	f.submit(t, "Ev1", "Lunch", f.now)
 	f.step(t)
 	if !strings.Contains(logs.String(), "would set Teams status message") || !strings.Contains(logs.String(), "content=Lunch") {
@@ -185,8 +184,7 @@ func TestDryRunRecordsNothing(t *testing.T) {
 func TestDryRunShowsUnmappedUpdates(t *testing.T) {
 	f := newFixture(t, resolver{err: bridge.ErrUnmapped})
 	var logs strings.Builder
-	f.e.Publisher = bridge.DryRunPublisher{Log: slog.New(slog.NewTextHandler(&logs, nil))}
-	f.e.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	f.e.DryRun, f.e.Log = true, slog.New(slog.NewTextHandler(&logs, nil))
 	f.submit(t, "Ev1", "Lunch", f.now)
 	f.step(t)
 	if !strings.Contains(logs.String(), "no mapping yet") {
