@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"flag"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"text/tabwriter"
 	"time"
@@ -107,4 +107,3 @@ func runParked(ctx context.Context, env *runEnv, args []string) error {
 	}
 	return nil
 }
-
