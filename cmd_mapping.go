@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/statusbridge/statusbridge/bridge"
+	"github.com/statusbridge/statusbridge/store"
 )
 
 const mappingUsage = `Usage:
@@ -22,7 +23,7 @@ const mappingUsage = `Usage:
   statusbridge mapping resolve <slack-user-id>     (runs discovery, explains each step, stores nothing)`
 
 // openAdminStore resolves the store settings of an admin command and opens it.
-func openAdminStore(ctx context.Context, env *runEnv, name string, args []string, extra func(fs flagSet)) (*openedStore, config, error) {
+func openAdminStore(ctx context.Context, env *runEnv, name string, args []string, extra func(fs flagSet)) (store.Backend, config, error) {
 	cfg, err := loadConfig(env, name, "[flags]", args, extra)
 	if err != nil {
 		return nil, nil, err

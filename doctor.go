@@ -19,6 +19,7 @@ import (
 
 	"github.com/statusbridge/statusbridge/graphsync"
 	"github.com/statusbridge/statusbridge/slackhandler"
+	"github.com/statusbridge/statusbridge/store"
 )
 
 // neededScopes are the bot scopes the bridge uses.
@@ -188,9 +189,7 @@ func (d *doctor) checkStore(ctx context.Context, cfg config) {
 		d.fail("store", "check REDIS_URL and that Redis is running", "%v", err)
 		return
 	}
-	if checker, ok := st.backend.(interface {
-		CheckConfig(context.Context) ([]string, error)
-	}); ok {
+	if checker, ok := st.(store.ConfigChecker); ok {
 		warnings, err := checker.CheckConfig(ctx)
 		if err != nil {
 			d.warn("store", "reachable, but its configuration could not be read: %v", err)

@@ -68,7 +68,7 @@ func serve(ctx context.Context, cfg config, env *runEnv, log *slog.Logger) error
 	mo := mapping.Options{DomainMap: domains, MaxAge: cfg.duration("STATUSBRIDGE_MAPPING_MAX_AGE"),
 		NegativeTTL: cfg.duration("STATUSBRIDGE_NEGATIVE_CACHE"), Log: log, Observe: metrics.Mapping}
 	if dir != nil && finder != nil {
-		mo.Directory, mo.Finder = dir, limitedFinder{finder, st.limiter}
+		mo.Directory, mo.Finder = dir, limitedFinder{finder, st.Limiter()}
 	} else {
 		log.Info("email discovery is off (it needs SLACK_BOT_TOKEN and the Azure settings); only admin-set mappings are used")
 	}
@@ -78,7 +78,7 @@ func serve(ctx context.Context, cfg config, env *runEnv, log *slog.Logger) error
 		Queue:     st,
 		Resolver:  resolver,
 		Publisher: publisher,
-		Limiter:   st.limiter,
+		Limiter:   st.Limiter(),
 		Log:       log,
 		Observer:  metrics,
 		Workers:   cfg.int("STATUSBRIDGE_WORKERS"),
@@ -171,7 +171,7 @@ func serve(ctx context.Context, cfg config, env *runEnv, log *slog.Logger) error
 			}
 		}()
 	}
-	log.Info("statusbridge started", "version", version, "store", st.kind, "dry_run", isDryRun(publisher),
+	log.Info("statusbridge started", "version", version, "store", st.Kind(), "dry_run", isDryRun(publisher),
 		"workers", engine.Workers, "http_intake", cfg.get("SLACK_SIGNING_SECRET") != "", "socket_mode", socket != nil)
 
 	var runErr error
