@@ -13,6 +13,7 @@ import (
 
 	"github.com/statusbridge/statusbridge/bridge"
 	"github.com/statusbridge/statusbridge/mapping"
+	"github.com/statusbridge/statusbridge/store"
 )
 
 // importRow is one good row of an import file.
@@ -187,7 +188,7 @@ func runMappingImport(ctx context.Context, env *runEnv, args []string) error {
 	return nil
 }
 
-func runMappingExport(ctx context.Context, env *runEnv, st *openedStore) error {
+func runMappingExport(ctx context.Context, env *runEnv, st store.Backend) error {
 	ms, err := st.ListMappings(ctx)
 	if err != nil {
 		return err
@@ -204,7 +205,7 @@ func runMappingExport(ctx context.Context, env *runEnv, st *openedStore) error {
 	return w.Error()
 }
 
-func runMappingResolve(ctx context.Context, env *runEnv, cfg *Config, st *openedStore, slackID string) error {
+func runMappingResolve(ctx context.Context, env *runEnv, cfg *Config, st store.Backend, slackID string) error {
 	dir, finder, err := newDiscovery(cfg, env.getenv)
 	if err != nil {
 		return err

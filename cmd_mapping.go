@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/statusbridge/statusbridge/bridge"
+	"github.com/statusbridge/statusbridge/store"
 )
 
 const mappingUsage = `Usage:
@@ -23,7 +24,7 @@ const mappingUsage = `Usage:
   statusbridge mapping resolve <slack-user-id>     (runs discovery, explains each step, stores nothing)`
 
 // openAdminStore parses an admin command's line and opens the store beside serve.
-func openAdminStore(ctx context.Context, env *runEnv, l cmdLine, args []string) (*openedStore, *Config, []string, error) {
+func openAdminStore(ctx context.Context, env *runEnv, l cmdLine, args []string) (store.Backend, *Config, []string, error) {
 	cfg, pos, err := l.parse(env, args)
 	if err != nil {
 		return nil, nil, nil, err
@@ -116,7 +117,7 @@ func checkMappingArgs(sub string, n int, pos []string, source string) error {
 }
 
 // mappingOp runs set, get, rm, ls or export.
-func mappingOp(ctx context.Context, env *runEnv, st *openedStore, sub string, pos []string, source string, asJSON bool) error {
+func mappingOp(ctx context.Context, env *runEnv, st store.Backend, sub string, pos []string, source string, asJSON bool) error {
 	now := time.Now()
 	switch sub {
 	case "set":

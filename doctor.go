@@ -19,6 +19,7 @@ import (
 
 	"github.com/statusbridge/statusbridge/graphsync"
 	"github.com/statusbridge/statusbridge/slackhandler"
+	"github.com/statusbridge/statusbridge/store"
 )
 
 // neededScopes are the bot scopes the bridge uses.
@@ -193,9 +194,7 @@ func (d *doctor) checkStore(ctx context.Context, cfg *Config) {
 		d.fail("store", "check REDIS_URL and that Redis is running", "%v", err)
 		return
 	}
-	if checker, ok := st.backend.(interface {
-		CheckConfig(context.Context) ([]string, error)
-	}); ok {
+	if checker, ok := st.(store.ConfigChecker); ok {
 		warnings, err := checker.CheckConfig(ctx)
 		if err != nil {
 			d.warn("store", "reachable, but its configuration could not be read: %v", err)

@@ -78,15 +78,6 @@ func TestScrubKeepsUsageErrors(t *testing.T) {
 	}
 }
 
-func TestSharedLimitNeverExceedsTheSetting(t *testing.T) {
-	for _, n := range []int{1, 2, 19, 20, 480, 1200, 1500} {
-		c := sharedLimit(n, 30*time.Second)
-		if c.Rate < 1 || c.Burst < 1 || (n >= 2 && c.Rate+c.Burst > n) {
-			t.Errorf("sharedLimit(%d) = %+v: a window may hold more than %d calls", n, c, n)
-		}
-	}
-}
-
 func testEnv(vars map[string]string) (*runEnv, *bytes.Buffer, *bytes.Buffer) {
 	var out, errOut bytes.Buffer
 	return &runEnv{getenv: func(k string) string { return vars[k] }, stdout: &out, stderr: &errOut}, &out, &errOut

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/statusbridge/statusbridge/bridge"
+	"github.com/statusbridge/statusbridge/store"
 	"github.com/statusbridge/statusbridge/graphsync"
 	"github.com/statusbridge/statusbridge/mapping"
 	"github.com/statusbridge/statusbridge/slackhandler"
@@ -46,7 +47,7 @@ func runServe(ctx context.Context, env *runEnv, args []string) error {
 type app struct {
 	cfg       *Config
 	log       *slog.Logger
-	st        *openedStore
+	st        store.Backend
 	resolver  *mapping.Resolver
 	engine    *bridge.Engine
 	reg       *prometheus.Registry
@@ -101,7 +102,7 @@ func (a *app) wireEngine(ctx context.Context, env *runEnv, client *graphsync.Cli
 	mo := mapping.Options{DomainMap: cfg.EmailDomainMap, MaxAge: cfg.MappingMaxAge,
 		NegativeTTL: cfg.NegativeCache, Log: log, Observe: a.metrics.Mapping}
 	if dir != nil && finder != nil {
-		mo.Directory, mo.Finder = dir, limitedFinder{finder, a.st.limiter}
+		mo.Directory, mo.Finder = dir, limitedFinder{finder, a.st.Limiter()}
 	} else {
 		log.Info("email discovery is off (it needs SLACK_BOT_TOKEN and the Azure settings); only admin-set mappings are used")
 	}
@@ -111,7 +112,7 @@ func (a *app) wireEngine(ctx context.Context, env *runEnv, client *graphsync.Cli
 		Resolver:  a.resolver,
 		Publisher: publisher,
 		DryRun:    dryRun,
-		Limiter:   a.st.limiter,
+		Limiter:   a.st.Limiter(),
 		Log:       log,
 		Observer:  a.metrics,
 		Workers:   cfg.Workers,
@@ -215,7 +216,7 @@ func (a *app) run(ctx context.Context) error {
 			}
 		}()
 	}
-	log.Info("statusbridge started", "version", version, "store", a.st.kind, "dry_run", a.engine.DryRun,
+	log.Info("statusbridge started", "version", version, "store", a.st.Kind(), "dry_run", a.engine.DryRun,
 		"workers", a.engine.Workers, "http_intake", cfg.SlackSigningSecret != "", "socket_mode", a.socket != nil)
 
 	var runErr error

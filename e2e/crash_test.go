@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	redisstore "github.com/statusbridge/statusbridge/store/redis"
+	"github.com/statusbridge/statusbridge/store/redisstore"
 )
 
 // TestCrashAfterAckBeforeGraph: serve is SIGKILLed after Slack got its 200

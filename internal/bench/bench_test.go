@@ -25,7 +25,7 @@ import (
 	"github.com/statusbridge/statusbridge/internal/redistest"
 	"github.com/statusbridge/statusbridge/internal/slacktest"
 	"github.com/statusbridge/statusbridge/slackhandler"
-	redisstore "github.com/statusbridge/statusbridge/store/redis"
+	"github.com/statusbridge/statusbridge/store/redisstore"
 )
 
 const secret = "bench-signing-secret-0123456789"

@@ -88,6 +88,8 @@ type options struct {
 	lockTimeout  time.Duration
 	serveTimeout time.Duration
 	dedupeTTL    time.Duration
+	rate         int
+	per          time.Duration
 }
 
 // Shared opens the store without taking the serve lock, for admin commands
@@ -97,6 +99,12 @@ func Shared() Option { return func(o *options) { o.shared = true } }
 // WithLockTimeout sets how long one operation waits for the data file while
 // another process uses it (default 5 s).
 func WithLockTimeout(d time.Duration) Option { return func(o *options) { o.lockTimeout = d } }
+
+// WithRate sets the Graph rate limit of the store's Limiter: limit calls per
+// period; limit <= 0 means no limit.
+func WithRate(limit int, per time.Duration) Option {
+	return func(o *options) { o.rate, o.per = limit, per }
+}
 
 // WithDedupeTTL sets how long a Slack event id is remembered (default 24 h).
 func WithDedupeTTL(d time.Duration) Option { return func(o *options) { o.dedupeTTL = d } }
@@ -111,6 +119,7 @@ type Store struct {
 	mu        sync.Mutex // serialises operations and Close
 	closed    bool
 	serveLock func() error // releases serve.lock; nil when Shared
+	limiter   *Limiter
 }
 
 var (
@@ -140,6 +149,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		path:       filepath.Join(abs, FileName),
 		accessPath: filepath.Join(abs, accessLockName),
 		opts:       o,
+		limiter:    NewLimiter(o.rate, o.per),
 	}
 	if !o.shared {
 		p := filepath.Join(abs, serveLockName)
@@ -166,6 +176,9 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	}
 	return s, nil
 }
+
+// Kind reports "embedded".
+func (s *Store) Kind() string { return "embedded" }
 
 // Dir reports the absolute data dir.
 func (s *Store) Dir() string { return s.dir }

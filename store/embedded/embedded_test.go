@@ -3,13 +3,14 @@ package embedded_test
 import (
 	"testing"
 
+	"github.com/statusbridge/statusbridge/store"
 	"github.com/statusbridge/statusbridge/store/embedded"
 	"github.com/statusbridge/statusbridge/store/storetest"
 )
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) storetest.Store {
-		s, err := embedded.Open(t.TempDir())
+	storetest.Run(t, func(t *testing.T) store.Backend {
+		s, err := embedded.Open(t.TempDir(), embedded.WithRate(storetest.LimitRate, storetest.LimitPeriod))
 		if err != nil {
 			t.Fatalf("Open: %v", err)
 		}

@@ -38,8 +38,9 @@ func NewLimiter(limit int, per time.Duration) *Limiter {
 	return l
 }
 
-// Limiter returns an in-process Graph rate limiter of limit calls per period.
-func (s *Store) Limiter(limit int, per time.Duration) *Limiter { return NewLimiter(limit, per) }
+// Limiter returns the store's one in-process Graph rate limiter (see
+// WithRate); every caller shares its budget.
+func (s *Store) Limiter() bridge.Limiter { return s.limiter }
 
 // Wait blocks until a call may be made; it fails at once when the wait would
 // outlast ctx's deadline, and gives the reserved slot back when it fails.

@@ -1,6 +1,7 @@
 // Package storetest is the conformance suite that every statusbridge store
-// passes: the queue, admin and mapping behaviour the bridge relies on,
-// exercised through the bridge interfaces with explicit clock values.
+// passes: the queue, admin, mapping, ownership, choice and rate-limit
+// behaviour the bridge relies on, exercised through store.Backend with
+// explicit clock values.
 package storetest
 
 import (
@@ -13,16 +14,20 @@ import (
 	"time"
 
 	"github.com/statusbridge/statusbridge/bridge"
+	"github.com/statusbridge/statusbridge/store"
 )
 
-// Store is everything a statusbridge store implements.
-type Store interface {
-	bridge.Queue
-	bridge.Admin
-	bridge.MappingStore
-}
+// The Graph rate limit that open must give the store's Limiter: LimitRate
+// calls per LimitPeriod, with a burst of at most one call.
+const (
+	LimitRate   = 20
+	LimitPeriod = time.Second
+)
 
-// Run runs the conformance suite. open returns a fresh, empty store for each subtest.
+// Run runs the conformance suite. open returns a fresh, empty store for each
+// subtest, whose Limiter allows LimitRate calls per LimitPeriod; the store
+// must stay usable until the subtest ends (open registers its Close with
+// t.Cleanup; a second Close must be harmless).
 //
 // Times used by the suite are whole seconds, so a store may keep due times
 // and lease deadlines with millisecond precision. Beyond the bridge
@@ -42,7 +47,7 @@ type Store interface {
 //     ran out. Any use of an invalid token returns bridge.ErrLeaseLost and
 //     changes nothing.
 //   - Claim returns the users due longest first.
-func Run(t *testing.T, open func(t *testing.T) Store) {
+func Run(t *testing.T, open func(t *testing.T) store.Backend) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(t, open(t))
@@ -52,7 +57,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 
 var cases = []struct {
 	name string
-	fn   func(t *testing.T, s Store)
+	fn   func(t *testing.T, s store.Backend)
 }{
 	{"SubmitAccepted", testSubmitAccepted},
 	{"SubmitDuplicateEventID", testSubmitDuplicate},
@@ -83,6 +88,10 @@ var cases = []struct {
 	{"Mappings", testMappings},
 	{"Stats", testStats},
 	{"ConcurrentClaims", testConcurrentClaims},
+	{"LimiterSharesOneBudget", testLimiterShared},
+	{"LimiterPenalizeHoldsBackAll", testLimiterPenalize},
+	{"Ping", testPing},
+	{"Close", testClose},
 }
 
 // t0 is the suite's epoch; every time is a whole number of seconds after it.
@@ -111,7 +120,7 @@ func change(user, event string, sec int, text string) bridge.Change {
 	}
 }
 
-func submit(t *testing.T, s Store, c bridge.Change, now time.Time, want bridge.SubmitOutcome) {
+func submit(t *testing.T, s store.Backend, c bridge.Change, now time.Time, want bridge.SubmitOutcome) {
 	t.Helper()
 	got, err := s.Submit(ctx(t), c, now)
 	if err != nil {
@@ -122,7 +131,7 @@ func submit(t *testing.T, s Store, c bridge.Change, now time.Time, want bridge.S
 	}
 }
 
-func claim(t *testing.T, s Store, now time.Time, max int) []bridge.Job {
+func claim(t *testing.T, s store.Backend, now time.Time, max int) []bridge.Job {
 	t.Helper()
 	jobs, err := s.Claim(ctx(t), now, lease, max)
 	if err != nil {
@@ -140,7 +149,7 @@ func claim(t *testing.T, s Store, now time.Time, max int) []bridge.Job {
 }
 
 // claimOne claims at now and expects exactly one job, for user.
-func claimOne(t *testing.T, s Store, now time.Time, user string) bridge.Job {
+func claimOne(t *testing.T, s store.Backend, now time.Time, user string) bridge.Job {
 	t.Helper()
 	jobs := claim(t, s, now, 10)
 	if len(jobs) != 1 || jobs[0].UserID != user {
@@ -150,7 +159,7 @@ func claimOne(t *testing.T, s Store, now time.Time, user string) bridge.Job {
 }
 
 // claimNone claims at now and expects nothing.
-func claimNone(t *testing.T, s Store, now time.Time) {
+func claimNone(t *testing.T, s store.Backend, now time.Time) {
 	t.Helper()
 	if jobs := claim(t, s, now, 10); len(jobs) != 0 {
 		t.Fatalf("Claim at %s = %v, want none", now.Sub(t0), users(jobs))
@@ -200,14 +209,14 @@ func leaseLost(t *testing.T, what string, err error) {
 	}
 }
 
-func stats(t *testing.T, s Store, now time.Time) bridge.QueueStats {
+func stats(t *testing.T, s store.Backend, now time.Time) bridge.QueueStats {
 	t.Helper()
 	st, err := s.Stats(ctx(t), now)
 	noErr(t, "Stats", err)
 	return st
 }
 
-func parked(t *testing.T, s Store) []bridge.Parked {
+func parked(t *testing.T, s store.Backend) []bridge.Parked {
 	t.Helper()
 	ps, err := s.ListParked(ctx(t))
 	noErr(t, "ListParked", err)
@@ -221,7 +230,7 @@ var applied1 = &bridge.Applied{
 	AppliedAt: at(2),
 }
 
-func testSubmitAccepted(t *testing.T, s Store) {
+func testSubmitAccepted(t *testing.T, s store.Backend) {
 	c := change("U001", "Ev1", 0, "Vacationing")
 	submit(t, s, c, at(0), bridge.Accepted)
 	j := claimOne(t, s, at(0), "U001")
@@ -235,7 +244,7 @@ func testSubmitAccepted(t *testing.T, s Store) {
 	}
 }
 
-func testSubmitDuplicate(t *testing.T, s Store) {
+func testSubmitDuplicate(t *testing.T, s store.Backend) {
 	c := change("U001", "Ev1", 0, "Vacationing")
 	submit(t, s, c, at(0), bridge.Accepted)
 	// Slack's retry of the same event, even one that looks different.
@@ -247,7 +256,7 @@ func testSubmitDuplicate(t *testing.T, s Store) {
 	sameChange(t, j.Desired, c)
 }
 
-func testSubmitStale(t *testing.T, s Store) {
+func testSubmitStale(t *testing.T, s store.Backend) {
 	newer := change("U001", "Ev2", 10, "In a meeting")
 	submit(t, s, newer, at(10), bridge.Accepted)
 	j := claimOne(t, s, at(10), "U001")
@@ -260,7 +269,7 @@ func testSubmitStale(t *testing.T, s Store) {
 	}
 }
 
-func testSubmitEqualTime(t *testing.T, s Store) {
+func testSubmitEqualTime(t *testing.T, s store.Backend) {
 	submit(t, s, change("U001", "Ev1", 5, "Lunch"), at(5), bridge.Accepted)
 	second := change("U001", "Ev2", 5, "Back soon")
 	submit(t, s, second, at(6), bridge.Accepted)
@@ -268,7 +277,7 @@ func testSubmitEqualTime(t *testing.T, s Store) {
 	sameChange(t, j.Desired, second)
 }
 
-func testSubmitUnchanged(t *testing.T, s Store) {
+func testSubmitUnchanged(t *testing.T, s store.Backend) {
 	first := change("U001", "Ev1", 0, "Vacationing")
 	submit(t, s, first, at(0), bridge.Accepted)
 	j := claimOne(t, s, at(0), "U001")
@@ -297,7 +306,7 @@ func testSubmitUnchanged(t *testing.T, s Store) {
 	}
 }
 
-func testSubmitWithoutEventID(t *testing.T, s Store) {
+func testSubmitWithoutEventID(t *testing.T, s store.Backend) {
 	// Reconcile submits changes without an event id; they are never duplicates.
 	c := change("U001", "", 0, "Vacationing")
 	submit(t, s, c, at(0), bridge.Accepted)
@@ -310,7 +319,7 @@ func testSubmitWithoutEventID(t *testing.T, s Store) {
 	sameChange(t, j.Desired, c3)
 }
 
-func testSubmitResetsAttempts(t *testing.T, s Store) {
+func testSubmitResetsAttempts(t *testing.T, s store.Backend) {
 	submit(t, s, change("U001", "Ev1", 0, "Vacationing"), at(0), bridge.Accepted)
 	j := claimOne(t, s, at(0), "U001")
 	noErr(t, "Retry", s.Retry(ctx(t), j, at(60), 3, "graph 503"))
@@ -326,7 +335,7 @@ func testSubmitResetsAttempts(t *testing.T, s Store) {
 	}
 }
 
-func testSubmitUnparks(t *testing.T, s Store) {
+func testSubmitUnparks(t *testing.T, s store.Backend) {
 	c := change("U001", "Ev1", 0, "Vacationing")
 	submit(t, s, c, at(0), bridge.Accepted)
 	j := claimOne(t, s, at(0), "U001")
@@ -350,7 +359,7 @@ func testSubmitUnparks(t *testing.T, s Store) {
 	}
 }
 
-func testSubmitWhileLeased(t *testing.T, s Store) {
+func testSubmitWhileLeased(t *testing.T, s store.Backend) {
 	submit(t, s, change("U001", "Ev1", 0, "Vacationing"), at(0), bridge.Accepted)
 	claimOne(t, s, at(0), "U001")
 	submit(t, s, change("U001", "Ev2", 1, "Lunch"), at(1), bridge.Accepted)
@@ -362,7 +371,7 @@ func testSubmitWhileLeased(t *testing.T, s Store) {
 	sameChange(t, j.Desired, change("U001", "Ev2", 1, "Lunch"))
 }
 
-func testClaimOnlyDue(t *testing.T, s Store) {
+func testClaimOnlyDue(t *testing.T, s store.Backend) {
 	submit(t, s, change("U001", "Ev1", 0, "A"), at(0), bridge.Accepted)
 	submit(t, s, change("U002", "Ev2", 10, "B"), at(10), bridge.Accepted)
 	claimOne(t, s, at(5), "U001")
@@ -370,7 +379,7 @@ func testClaimOnlyDue(t *testing.T, s Store) {
 	claimOne(t, s, at(10), "U002")
 }
 
-func testClaimMax(t *testing.T, s Store) {
+func testClaimMax(t *testing.T, s store.Backend) {
 	for i := 0; i < 5; i++ {
 		u := fmt.Sprintf("U00%d", i)
 		submit(t, s, change(u, "Ev"+u, i, "x"), at(i), bridge.Accepted)
@@ -392,7 +401,7 @@ func testClaimMax(t *testing.T, s Store) {
 	claimNone(t, s, at(60))
 }
 
-func testClaimLease(t *testing.T, s Store) {
+func testClaimLease(t *testing.T, s store.Backend) {
 	submit(t, s, change("U001", "Ev1", 0, "A"), at(0), bridge.Accepted)
 	j1 := claimOne(t, s, at(0), "U001")
 	claimNone(t, s, at(0))
@@ -410,7 +419,7 @@ func testClaimLease(t *testing.T, s Store) {
 	claimNone(t, s, at(0).Add(lease+2*time.Second))
 }
 
-func testCompleteApplied(t *testing.T, s Store) {
+func testCompleteApplied(t *testing.T, s store.Backend) {
 	submit(t, s, change("U001", "Ev1", 0, "Vacationing"), at(0), bridge.Accepted)
 	j := claimOne(t, s, at(0), "U001")
 	noErr(t, "Complete", s.Complete(ctx(t), j, applied1, at(2)))
@@ -438,7 +447,7 @@ func testCompleteApplied(t *testing.T, s Store) {
 	sameApplied(t, j.Applied, applied2)
 }
 
-func testCompleteNewer(t *testing.T, s Store) {
+func testCompleteNewer(t *testing.T, s store.Backend) {
 	submit(t, s, change("U001", "Ev1", 0, "Vacationing"), at(0), bridge.Accepted)
 	j := claimOne(t, s, at(0), "U001")
 	newer := change("U001", "Ev2", 1, "Lunch")
@@ -453,7 +462,7 @@ func testCompleteNewer(t *testing.T, s Store) {
 	sameApplied(t, j2.Applied, applied1)
 }
 
-func testStaleToken(t *testing.T, s Store) {
+func testStaleToken(t *testing.T, s store.Backend) {
 	submit(t, s, change("U001", "Ev1", 0, "Vacationing"), at(0), bridge.Accepted)
 	j1 := claimOne(t, s, at(0), "U001")
 	j2 := claimOne(t, s, at(0).Add(lease+time.Second), "U001")
@@ -478,7 +487,7 @@ func testStaleToken(t *testing.T, s Store) {
 	noErr(t, "Complete", s.Complete(ctx(t), j3, nil, at(38)))
 }
 
-func testRetry(t *testing.T, s Store) {
+func testRetry(t *testing.T, s store.Backend) {
 	submit(t, s, change("U001", "Ev1", 0, "Vacationing"), at(0), bridge.Accepted)
 	j := claimOne(t, s, at(0), "U001")
 	noErr(t, "Retry", s.Retry(ctx(t), j, at(60), 2, "graph 503"))
@@ -492,7 +501,7 @@ func testRetry(t *testing.T, s Store) {
 	}
 }
 
-func testRetryNewer(t *testing.T, s Store) {
+func testRetryNewer(t *testing.T, s store.Backend) {
 	submit(t, s, change("U001", "Ev1", 0, "Vacationing"), at(0), bridge.Accepted)
 	j := claimOne(t, s, at(0), "U001")
 	newer := change("U001", "Ev2", 1, "Lunch")
@@ -505,7 +514,7 @@ func testRetryNewer(t *testing.T, s Store) {
 	}
 }
 
-func testPark(t *testing.T, s Store) {
+func testPark(t *testing.T, s store.Backend) {
 	submit(t, s, change("U001", "Ev1", 0, "Vacationing"), at(0), bridge.Accepted)
 	j := claimOne(t, s, at(0), "U001")
 	noErr(t, "Park", s.Park(ctx(t), j, "graph 404: user not found", at(1)))
@@ -544,7 +553,7 @@ func testPark(t *testing.T, s Store) {
 	sameChange(t, j.Desired, change("U001", "Ev1", 0, "Vacationing"))
 }
 
-func testParkNewer(t *testing.T, s Store) {
+func testParkNewer(t *testing.T, s store.Backend) {
 	submit(t, s, change("U001", "Ev1", 0, "Vacationing"), at(0), bridge.Accepted)
 	j := claimOne(t, s, at(0), "U001")
 	newer := change("U001", "Ev2", 1, "Lunch")
@@ -557,7 +566,7 @@ func testParkNewer(t *testing.T, s Store) {
 	sameChange(t, j2.Desired, newer)
 }
 
-func testMappingUnparks(t *testing.T, s Store) {
+func testMappingUnparks(t *testing.T, s store.Backend) {
 	submit(t, s, change("U001", "Ev1", 0, "Vacationing"), at(0), bridge.Accepted)
 	j := claimOne(t, s, at(0), "U001")
 	noErr(t, "Park", s.Park(ctx(t), j, "unmapped", at(1)))
@@ -611,7 +620,7 @@ func testMappingUnparks(t *testing.T, s Store) {
 // recorded an outcome (it crashed after Graph answered) may have changed
 // Teams, so the next claim carries no applied state and the desired message
 // is sent even when it equals the one recorded before.
-func testAbandonedLeaseForgetsApplied(t *testing.T, s Store) {
+func testAbandonedLeaseForgetsApplied(t *testing.T, s store.Backend) {
 	submit(t, s, change("U001", "Ev1", 0, "Lunch"), at(0), bridge.Accepted)
 	j := claimOne(t, s, at(0), "U001")
 	noErr(t, "Complete", s.Complete(ctx(t), j, applied1, at(0)))
@@ -640,7 +649,7 @@ func testAbandonedLeaseForgetsApplied(t *testing.T, s Store) {
 // testRetryForgetsApplied: a failed attempt may have reached Teams (a call
 // that timed out after Graph applied it), so after a retry the recorded
 // applied state no longer counts.
-func testRetryForgetsApplied(t *testing.T, s Store) {
+func testRetryForgetsApplied(t *testing.T, s store.Backend) {
 	submit(t, s, change("U001", "Ev1", 0, "Lunch"), at(0), bridge.Accepted)
 	j := claimOne(t, s, at(0), "U001")
 	noErr(t, "Complete", s.Complete(ctx(t), j, applied1, at(0)))
@@ -657,7 +666,7 @@ func testRetryForgetsApplied(t *testing.T, s Store) {
 // testMappingChangeWhileLeased: a worker resolved the old Entra id, then an
 // admin moved the user; after the worker completes, the user is due again so
 // the status reaches the new account.
-func testMappingChangeWhileLeased(t *testing.T, s Store) {
+func testMappingChangeWhileLeased(t *testing.T, s store.Backend) {
 	old := bridge.Mapping{SlackUserID: "U001", EntraID: applied1.EntraID, Source: bridge.SourceEmail, FoundAt: at(0)}
 	noErr(t, "SetMapping", s.SetMapping(ctx(t), old, at(0)))
 	submit(t, s, change("U001", "Ev1", 0, "Lunch"), at(0), bridge.Accepted)
@@ -672,7 +681,7 @@ func testMappingChangeWhileLeased(t *testing.T, s Store) {
 
 // testMappingChangeDuringWait: a user waiting for a later retry (an Entra
 // account not found yet) is due at once when a mapping names one.
-func testMappingChangeDuringWait(t *testing.T, s Store) {
+func testMappingChangeDuringWait(t *testing.T, s store.Backend) {
 	submit(t, s, change("U001", "Ev1", 0, "Lunch"), at(0), bridge.Accepted)
 	j := claimOne(t, s, at(0), "U001")
 	noErr(t, "Retry", s.Retry(ctx(t), j, at(3600), 0, "no Entra user yet"))
@@ -683,7 +692,7 @@ func testMappingChangeDuringWait(t *testing.T, s Store) {
 
 // testAdminMappingWins: a discovered or negative entry never replaces one an
 // admin set (discovery that started before the admin's command finishes after it).
-func testAdminMappingWins(t *testing.T, s Store) {
+func testAdminMappingWins(t *testing.T, s store.Backend) {
 	admin := bridge.Mapping{SlackUserID: "U001", EntraID: applied1.EntraID, Source: bridge.SourceAdmin, FoundAt: at(0)}
 	noErr(t, "SetMapping", s.SetMapping(ctx(t), admin, at(0)))
 	for _, m := range []bridge.Mapping{
@@ -714,7 +723,7 @@ func testAdminMappingWins(t *testing.T, s Store) {
 	}
 }
 
-func testRelease(t *testing.T, s Store) {
+func testRelease(t *testing.T, s store.Backend) {
 	submit(t, s, change("U001", "Ev1", 0, "Vacationing"), at(0), bridge.Accepted)
 	j := claimOne(t, s, at(0), "U001")
 	noErr(t, "Retry", s.Retry(ctx(t), j, at(10), 1, "graph 503"))
@@ -731,7 +740,7 @@ func testRelease(t *testing.T, s Store) {
 	sameApplied(t, j2.Applied, nil)
 }
 
-func testMappings(t *testing.T, s Store) {
+func testMappings(t *testing.T, s store.Backend) {
 	ms := []bridge.Mapping{
 		{SlackUserID: "U001", EntraID: "6e1f0a52-3c0b-4b8e-9d7e-1b2c3d4e5f60", Source: bridge.SourceAdmin, Detail: "set by admin", FoundAt: at(1)},
 		{SlackUserID: "U002", EntraID: "7e1f0a52-3c0b-4b8e-9d7e-1b2c3d4e5f61", Source: bridge.SourceEmail, Detail: "mail eq ana@example.com", FoundAt: at(2)},
@@ -798,7 +807,7 @@ func sameMapping(t *testing.T, got, want bridge.Mapping) {
 	}
 }
 
-func testStats(t *testing.T, s Store) {
+func testStats(t *testing.T, s store.Backend) {
 	if st := stats(t, s, at(0)); st.Due != 0 || st.Parked != 0 || !st.OldestDue.IsZero() {
 		t.Fatalf("Stats of an empty store = %+v, want zero", st)
 	}
@@ -817,7 +826,7 @@ func testStats(t *testing.T, s Store) {
 	}
 }
 
-func testConcurrentClaims(t *testing.T, s Store) {
+func testConcurrentClaims(t *testing.T, s store.Backend) {
 	const n = 120
 	for i := 0; i < n; i++ {
 		u := fmt.Sprintf("U%04d", i)
@@ -870,4 +879,75 @@ func testConcurrentClaims(t *testing.T, s Store) {
 			t.Fatalf("user %s claimed %d times within one lease", u, c)
 		}
 	}
+}
+
+// testLimiterShared: two limiters of one store (two workers) draw on one
+// budget, so together they make no more than LimitRate calls per LimitPeriod.
+func testLimiterShared(t *testing.T, s store.Backend) {
+	l1, l2 := s.Limiter(), s.Limiter()
+	const calls = 12
+	start := time.Now()
+	for i := range calls {
+		l := l1
+		if i%2 == 1 {
+			l = l2
+		}
+		noErr(t, "Wait", l.Wait(ctx(t)))
+	}
+	// A lower bound only, so a slow machine cannot fail it. With one budget
+	// the calls are one interval apart after a burst of one; with two budgets
+	// they would take half as long.
+	interval := LimitPeriod / LimitRate
+	if d, minimum := time.Since(start), (calls-2)*interval-20*time.Millisecond; d < minimum {
+		t.Fatalf("%d calls through two limiters took %s, want at least %s: the budget is not shared", calls, d, minimum)
+	}
+}
+
+// testLimiterPenalize: a Penalize (Graph's Retry-After) through one limiter
+// holds back the calls of every other limiter of the store.
+func testLimiterPenalize(t *testing.T, s store.Backend) {
+	l1, l2 := s.Limiter(), s.Limiter()
+	noErr(t, "Wait", l2.Wait(ctx(t)))
+	const penalty = 400 * time.Millisecond
+	start := time.Now()
+	noErr(t, "Penalize", l1.Penalize(ctx(t), penalty))
+	short, cancel := context.WithTimeout(ctx(t), 100*time.Millisecond)
+	defer cancel()
+	if err := l2.Wait(short); err == nil {
+		t.Fatal("Wait with a 100 ms deadline during a 400 ms penalty succeeded")
+	}
+	noErr(t, "Wait", l2.Wait(ctx(t)))
+	if d := time.Since(start); d < penalty-50*time.Millisecond {
+		t.Fatalf("Wait returned %s after a %s penalty through another limiter", d, penalty)
+	}
+}
+
+func testPing(t *testing.T, s store.Backend) {
+	noErr(t, "Ping", s.Ping(ctx(t)))
+	if s.Kind() == "" {
+		t.Fatal("Kind() is empty")
+	}
+}
+
+// testClose: after Close every call fails with an error (no panic, no
+// hang), and a second Close is harmless.
+func testClose(t *testing.T, s store.Backend) {
+	submit(t, s, change("U001", "Ev1", 0, "Lunch"), at(0), bridge.Accepted)
+	noErr(t, "Close", s.Close())
+	if err := s.Ping(ctx(t)); err == nil {
+		t.Error("Ping after Close succeeded")
+	}
+	if _, err := s.Submit(ctx(t), change("U002", "Ev2", 1, "Out"), at(1)); err == nil {
+		t.Error("Submit after Close succeeded")
+	}
+	if _, err := s.Claim(ctx(t), at(2), lease, 10); err == nil {
+		t.Error("Claim after Close succeeded")
+	}
+	if _, _, err := s.GetMapping(ctx(t), "U001"); err == nil {
+		t.Error("GetMapping after Close succeeded")
+	}
+	if _, err := s.Stats(ctx(t), at(2)); err == nil {
+		t.Error("Stats after Close succeeded")
+	}
+	noErr(t, "second Close", s.Close())
 }

@@ -41,6 +41,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -62,10 +63,13 @@ const DefaultEventTTL = 24 * time.Hour
 
 // Store keeps statusbridge's state in Redis.
 type Store struct {
-	rdb      redis.UniversalClient
-	prefix   string
-	eventTTL time.Duration
-	lazy     bool
+	rdb       redis.UniversalClient
+	prefix    string
+	eventTTL  time.Duration
+	lazy      bool
+	limit     LimiterConfig
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Option configures a Store.
@@ -78,6 +82,9 @@ func WithPrefix(p string) Option { return func(s *Store) { s.prefix = p } }
 // Lazy skips the check that Redis answers at Open, for a server that should
 // start (and answer 503) while Redis is still down; the URL is still checked.
 func Lazy() Option { return func(s *Store) { s.lazy = true } }
+
+// WithLimit sets the shared Graph rate limit that Limiter hands out.
+func WithLimit(cfg LimiterConfig) Option { return func(s *Store) { s.limit = cfg } }
 
 // WithEventTTL sets how long event ids are remembered (default 24 h).
 func WithEventTTL(d time.Duration) Option { return func(s *Store) { s.eventTTL = d } }
@@ -125,8 +132,19 @@ func (s *Store) Ping(ctx context.Context) error {
 	return s.rdb.Ping(ctx).Err()
 }
 
-// Close closes the connections to Redis.
-func (s *Store) Close() error { return s.rdb.Close() }
+// Close closes the connections to Redis; later calls fail, and a second
+// Close does nothing.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() { s.closeErr = s.rdb.Close() })
+	return s.closeErr
+}
+
+// Kind reports "redis".
+func (s *Store) Kind() string { return "redis" }
+
+// Limiter returns a client of the Graph rate budget set by WithLimit, shared
+// through Redis by every limiter of every replica.
+func (s *Store) Limiter() bridge.Limiter { return s.NewLimiter(s.limit) }
 
 func (s *Store) key(parts ...string) string {
 	return "{" + s.prefix + "}:" + strings.Join(parts, ":")

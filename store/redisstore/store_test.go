@@ -11,10 +11,7 @@ import (
 
 	"github.com/statusbridge/statusbridge/bridge"
 	"github.com/statusbridge/statusbridge/internal/redistest"
-	"github.com/statusbridge/statusbridge/store/storetest"
 )
-
-var _ storetest.Store = (*Store)(nil)
 
 var prefixes atomic.Int64
 
@@ -28,11 +25,6 @@ func open(t *testing.T, url string, opts ...Option) *Store {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
-}
-
-func TestConformance(t *testing.T) {
-	srv := redistest.Start(t)
-	storetest.Run(t, func(t *testing.T) storetest.Store { return open(t, srv.URL()) })
 }
 
 var t0 = time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)

@@ -1,0 +1,138 @@
+// Package store opens statusbridge's persistence: the Redis store
+// (store/redisstore) when a Redis URL is given, else the embedded single-file
+// store (store/embedded). Both implement Backend, the one contract every
+// backend keeps, and both pass the conformance suite in store/storetest.
+//
+// A third backend is one new folder whose type implements Backend (checked at
+// compile time below), one case in Open, and a test that runs storetest.Run
+// against it green. Backends never import this package; it imports them.
+package store
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/statusbridge/statusbridge/bridge"
+	"github.com/statusbridge/statusbridge/store/embedded"
+	"github.com/statusbridge/statusbridge/store/redisstore"
+)
+
+// Backend is everything a statusbridge store implements.
+type Backend interface {
+	bridge.Queue
+	bridge.Admin
+	bridge.MappingStore
+	// (ownership: next step) bridge.OwnershipStore
+	// (choice: next step) bridge.ChoiceStore
+	// Limiter returns a client of the store's one Graph rate budget: every
+	// limiter of one store (and, for a shared store, of every replica) draws
+	// on the same budget, and a Penalize through one holds back all.
+	Limiter() bridge.Limiter
+	// Kind names the backend ("redis", "embedded") for logs and metrics.
+	Kind() string
+	// Ping checks that the store answers (for /readyz).
+	Ping(ctx context.Context) error
+	// Close releases the store; later calls fail with an error, and a second
+	// Close is harmless.
+	Close() error
+}
+
+// ConfigChecker is implemented by backends that can check their server's
+// settings; each warning names a setting that risks losing updates.
+type ConfigChecker interface {
+	CheckConfig(ctx context.Context) ([]string, error)
+}
+
+var (
+	_ Backend       = (*redisstore.Store)(nil)
+	_ ConfigChecker = (*redisstore.Store)(nil)
+	_ Backend       = (*embedded.Store)(nil)
+)
+
+// Config selects and sets up a backend.
+type Config struct {
+	// RedisURL selects the Redis store; empty selects the embedded store.
+	RedisURL string
+	// DataDir is the embedded store's directory.
+	DataDir string
+	// Rate calls per Per is the Graph rate limit (0 means the backend's default).
+	Rate int
+	Per  time.Duration
+	// Admin opens the store for an admin command that runs beside serve:
+	// Redis must answer at once, and the embedded store is opened shared.
+	Admin bool
+}
+
+// Open opens the backend cfg selects. For serve (cfg.Admin false), a Redis
+// that is down yet is tolerated (intake answers 503 and workers wait), but
+// refused credentials stop start-up, and the Redis settings are checked and
+// warned about in log. Errors name the setting to fix.
+func Open(ctx context.Context, cfg Config, log *slog.Logger) (Backend, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.RedisURL != "" {
+		return openRedis(ctx, cfg, log)
+	}
+	opts := []embedded.Option{embedded.WithRate(cfg.Rate, cfg.Per)}
+	if cfg.Admin {
+		opts = append(opts, embedded.Shared())
+	}
+	st, err := embedded.Open(cfg.DataDir, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("STATUSBRIDGE_DATA_DIR: %v", err)
+	}
+	return st, nil
+}
+
+func openRedis(ctx context.Context, cfg Config, log *slog.Logger) (Backend, error) {
+	opts := []redisstore.Option{redisstore.WithLimit(sharedLimit(cfg.Rate, cfg.Per))}
+	if !cfg.Admin {
+		// serve starts while Redis is down: intake answers 503 and the
+		// workers wait until it is back. Admin commands fail at once.
+		opts = append(opts, redisstore.Lazy())
+	}
+	st, err := redisstore.Open(ctx, cfg.RedisURL, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("REDIS_URL: %v", err)
+	}
+	if cfg.Admin {
+		return st, nil
+	}
+	if err := st.Ping(ctx); err != nil {
+		if refusedCredentials(err) {
+			st.Close()
+			return nil, fmt.Errorf("REDIS_URL: Redis refused the credentials (%v): correct the user name and password in REDIS_URL", err)
+		}
+		log.Warn("Redis is not reachable yet; Slack gets 503 and workers wait until it is", "err", err)
+	}
+	if warnings, err := st.CheckConfig(ctx); err != nil {
+		log.Warn("could not check the Redis configuration", "err", err)
+	} else {
+		for _, w := range warnings {
+			log.Warn("Redis configuration: " + w)
+		}
+	}
+	return st, nil
+}
+
+// sharedLimit turns "n calls per period" into the shared limiter's settings so
+// that no window of one period ever holds more than n calls, bursts included.
+func sharedLimit(n int, per time.Duration) redisstore.LimiterConfig {
+	burst := max(1, n/20)
+	if n <= burst {
+		return redisstore.LimiterConfig{Rate: n, Period: per, Burst: 1}
+	}
+	return redisstore.LimiterConfig{Rate: n - burst, Period: per, Burst: burst}
+}
+
+// refusedCredentials reports whether Redis answered that the URL's
+// credentials are wrong, a setting to fix rather than an outage to wait out.
+func refusedCredentials(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "WRONGPASS") || strings.Contains(msg, "NOAUTH") ||
+		strings.Contains(msg, "invalid password") || strings.Contains(msg, "invalid username-password")
+}
