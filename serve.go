@@ -12,10 +12,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/statusbridge/statusbridge/bridge"
-	"github.com/statusbridge/statusbridge/store"
 	"github.com/statusbridge/statusbridge/graphsync"
 	"github.com/statusbridge/statusbridge/mapping"
 	"github.com/statusbridge/statusbridge/slackhandler"
+	"github.com/statusbridge/statusbridge/store"
 )
 
 // serveLine is serve's command line: every setting but doctor's own.
