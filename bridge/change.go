@@ -67,3 +67,17 @@ func (c Change) Validate() error {
 	}
 	return nil
 }
+
+// MaxClockSkew is how far ahead of the bridge's clock a change may be dated.
+const MaxClockSkew = 5 * time.Minute
+
+// SaneEventTime returns the time a change received at now is ordered by: its
+// own, or now when it is dated more than MaxClockSkew ahead (ok is then
+// false). A wrong or hostile clock must never store a future time that makes
+// every later change look stale.
+func SaneEventTime(t, now time.Time) (sane time.Time, ok bool) {
+	if t.After(now.Add(MaxClockSkew)) {
+		return now, false
+	}
+	return t, true
+}

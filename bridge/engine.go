@@ -112,7 +112,13 @@ func (e *Engine) Submit(ctx context.Context, c Change) (SubmitOutcome, error) {
 		e.Observer.Submitted(c, "invalid", time.Since(start))
 		return 0, err
 	}
-	out, err := e.Queue.Submit(ctx, c, e.Now())
+	now := e.Now()
+	if t, ok := SaneEventTime(c.EventTime, now); !ok {
+		e.Log.Warn("change dated in the future; ordered by its arrival instead", "user", c.UserID,
+			"event_id", c.EventID, "event_time", c.EventTime.UTC().Format(time.RFC3339), "source", c.Source)
+		c.EventTime = t
+	}
+	out, err := e.Queue.Submit(ctx, c, now)
 	if err != nil {
 		e.Observer.Submitted(c, "error", time.Since(start))
 		return 0, err

@@ -240,3 +240,15 @@ func TestSlowCallIsStillRecorded(t *testing.T) {
 		t.Fatalf("%d job(s) due after a slow but successful call; its outcome was not recorded", n)
 	}
 }
+
+func TestFutureEventDoesNotFreezeTheUser(t *testing.T) {
+	f := newFixture(t, resolver{})
+	f.submit(t, "EvFuture", "From the future", f.now.AddDate(10, 0, 0))
+	f.step(t)
+	f.now = f.now.Add(time.Minute)
+	f.submit(t, "EvReal", "Real change", f.now)
+	f.step(t)
+	if n := len(f.pub.calls); n == 0 || f.pub.calls[n-1].Content != "Real change" {
+		t.Fatalf("calls %+v: the real change after a future-dated one never reached Teams", f.pub.calls)
+	}
+}

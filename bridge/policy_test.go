@@ -107,3 +107,22 @@ func TestValidIDs(t *testing.T) {
 		}
 	}
 }
+
+func TestSaneEventTime(t *testing.T) {
+	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		in     time.Time
+		want   time.Time
+		wantOK bool
+	}{
+		{now.Add(-time.Hour), now.Add(-time.Hour), true},
+		{now.Add(4 * time.Minute), now.Add(4 * time.Minute), true},
+		{now.Add(6 * time.Minute), now, false},
+		{now.AddDate(10, 0, 0), now, false},
+	} {
+		got, ok := SaneEventTime(tc.in, now)
+		if !got.Equal(tc.want) || ok != tc.wantOK {
+			t.Errorf("SaneEventTime(%s) = %s, %v; want %s, %v", tc.in, got, ok, tc.want, tc.wantOK)
+		}
+	}
+}
