@@ -21,6 +21,8 @@ type Config struct {
 	SlackAppToken      string
 	SlackBotToken      string
 	SlackAPIURL        string
+	// SlackAllowedTeams lists T… and E… ids mirrored beside the installed one.
+	SlackAllowedTeams []string
 
 	RedisURL string
 	DataDir  string
@@ -35,6 +37,10 @@ type Config struct {
 	DisableInstanceDiscovery bool
 	ManagedIdentity          bool
 	GraphRate                Rate
+	// TeamsConflict is "respect" or "overwrite".
+	TeamsConflict string
+	// MirrorDefault is "on" or "off".
+	MirrorDefault string
 
 	SocketStaleAfter  time.Duration
 	ReconcileInterval time.Duration
@@ -78,8 +84,10 @@ var settings = []setting{
 		help: "app-level token (xapp-…, scope connections:write); enables Socket Mode intake"},
 	{env: "SLACK_BOT_TOKEN", flag: "slack-bot-token", secret: true, parse: text(func(c *Config) *string { return &c.SlackBotToken }, prefixed("xoxb-")),
 		help: "bot token (xoxb-…); used for Socket Mode, email discovery (users.info) and doctor"},
-	{env: "SLACK_API_URL", flag: "slack-api-url", def: "https://slack.com/api/", parse: text(func(c *Config) *string { return &c.SlackAPIURL }, httpURL),
-		help: "Slack Web API base URL"},
+	{env: "SLACK_API_URL", flag: "slack-api-url", def: "https://slack.com/api/", parse: text(func(c *Config) *string { return &c.SlackAPIURL }, tokenURL),
+		help: "Slack Web API base URL; https (plain http only on loopback: the tokens never travel in clear text)"},
+	{env: "SLACK_ALLOWED_TEAMS", flag: "slack-allowed-teams", parse: teamList,
+		help: "Slack workspace (T…) and Enterprise Grid org (E…) ids whose users are mirrored, comma-separated; adds to the workspace or org that auth.test reports for SLACK_BOT_TOKEN (without a bot token, the only list)"},
 	{env: "REDIS_URL", flag: "redis-url", secret: true, parse: text(func(c *Config) *string { return &c.RedisURL }, redisURL),
 		help: "Redis to keep the queue and mappings in (redis://, rediss://, redis+sentinel://, redis+cluster://); unset: the embedded store in STATUSBRIDGE_DATA_DIR"},
 	{env: "STATUSBRIDGE_DATA_DIR", flag: "data-dir", def: "data", parse: text(func(c *Config) *string { return &c.DataDir }, nil),
@@ -106,8 +114,12 @@ var settings = []setting{
 		help: "run a reconcile pass (Slack's directory → queue) this often inside serve, to repair lost events; 0 turns it off (it needs SLACK_BOT_TOKEN; every replica runs its own)"},
 	{env: "STATUSBRIDGE_WORKERS", flag: "workers", def: "8", parse: integer(func(c *Config) *int { return &c.Workers }, 1, 256),
 		help: "concurrent Teams updates per process"},
-	{env: "STATUSBRIDGE_LEASE", flag: "lease", def: "30s", parse: duration(func(c *Config) *time.Duration { return &c.Lease }, 3*time.Second, time.Hour, false),
+	{env: "STATUSBRIDGE_LEASE", flag: "lease", def: "30s", parse: duration(func(c *Config) *time.Duration { return &c.Lease }, 10*time.Second, time.Hour, false),
 		help: "how long a worker holds a user; a crashed process's users are taken over after it"},
+	{env: "STATUSBRIDGE_TEAMS_CONFLICT", flag: "teams-conflict", def: "respect", parse: text(func(c *Config) *string { return &c.TeamsConflict }, oneOf("respect", "overwrite")),
+		help: "a Teams message a person set (not the bridge): respect leaves it alone until it is gone, overwrite replaces it"},
+	{env: "STATUSBRIDGE_MIRROR_DEFAULT", flag: "mirror-default", def: "on", parse: text(func(c *Config) *string { return &c.MirrorDefault }, oneOf("on", "off")),
+		help: "on: every employee is mirrored unless they pause (/teams-status pause); off: only employees who chose /teams-status resume"},
 	{env: "STATUSBRIDGE_GRAPH_RATE", flag: "graph-rate", def: "1200/30s", parse: rate(func(c *Config) *Rate { return &c.GraphRate }),
 		help: "Graph calls allowed across all replicas, as N/period; Graph documents 1,500 presence calls / 30 s per app and tenant"},
 	{env: "STATUSBRIDGE_EMAIL_DOMAIN_MAP", flag: "email-domain-map", parse: domainMap,
@@ -139,7 +151,7 @@ var azureSettings = []struct {
 var (
 	storeSettings     = []string{"REDIS_URL", "STATUSBRIDGE_DATA_DIR"}
 	logSettings       = []string{"STATUSBRIDGE_LOG_FORMAT", "STATUSBRIDGE_LOG_LEVEL"}
-	slackAPISettings  = []string{"SLACK_BOT_TOKEN", "SLACK_API_URL"}
+	slackAPISettings  = []string{"SLACK_BOT_TOKEN", "SLACK_API_URL", "SLACK_ALLOWED_TEAMS"}
 	graphSettings     = []string{"STATUSBRIDGE_GRAPH_URL", "STATUSBRIDGE_GRAPH_SCOPE", "STATUSBRIDGE_DISABLE_INSTANCE_DISCOVERY", "STATUSBRIDGE_MANAGED_IDENTITY", "STATUSBRIDGE_GRAPH_RATE"}
 	discoverySettings = []string{"STATUSBRIDGE_EMAIL_DOMAIN_MAP", "STATUSBRIDGE_MAPPING_MAX_AGE", "STATUSBRIDGE_NEGATIVE_CACHE"}
 	allSettings       = func() []string {
@@ -420,6 +432,60 @@ func redisURL(v string) error {
 		return nil
 	}
 	return errors.New("want a URL such as redis://host:6379/0 (schemes redis, rediss, redis+sentinel, redis+cluster)")
+}
+
+// tokenURL is an https URL, or an http one on loopback, for URLs that
+// receive tokens.
+func tokenURL(v string) error {
+	if err := httpURL(v); err != nil {
+		return err
+	}
+	u, _ := url.Parse(v)
+	if u.Scheme == "https" || isLoopback(u.Hostname()) {
+		return nil
+	}
+	return errors.New("want https (plain http only on loopback): the Slack tokens must not travel in clear text")
+}
+
+// isLoopback reports whether host is localhost or a loopback address.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// teamList reads "T0123,E0456".
+func teamList(c *Config, v string) error {
+	var out []string
+	for _, id := range strings.Split(v, ",") {
+		id = strings.TrimSpace(id)
+		if id == "" {
+			continue
+		}
+		if !validTeamID(id) {
+			return fmt.Errorf("%q is not a Slack workspace (T…) or Enterprise Grid org (E…) id", id)
+		}
+		out = append(out, id)
+	}
+	if len(out) == 0 {
+		return errors.New("want workspace (T…) or org (E…) ids, comma-separated")
+	}
+	c.SlackAllowedTeams = out
+	return nil
+}
+
+func validTeamID(id string) bool {
+	if len(id) < 3 || len(id) > 32 || (id[0] != 'T' && id[0] != 'E') {
+		return false
+	}
+	for _, r := range id[1:] {
+		if (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 func listenAddr(v string) error {

@@ -315,7 +315,7 @@ func TestRedisCluster(t *testing.T) {
 	w := &world{graph: g, env: baseEnv(append(g.Env(),
 		"REDIS_URL=redis+cluster://"+strings.Join(hosts, ","),
 		"SLACK_SIGNING_SECRET="+signingSecret,
-		"STATUSBRIDGE_LEASE=3s",
+		"STATUSBRIDGE_LEASE=10s",
 	)...)}
 	mustCLI(t, w.env, "mapping", "set", alice, aliceID)
 	p1, p2 := startServe(t, w.env), startServe(t, w.env)
@@ -357,7 +357,7 @@ func TestRedisCluster(t *testing.T) {
 // TestSigtermDrains: SIGTERM while a Graph call is in flight lets the call
 // finish, records it, and exits 0; the next process does not call again.
 func TestSigtermDrains(t *testing.T) {
-	w := newWorld(t, "STATUSBRIDGE_LEASE=6s")
+	w := newWorld(t, "STATUSBRIDGE_LEASE=10s")
 	mustCLI(t, w.env, "mapping", "set", alice, aliceID)
 	var mu sync.Mutex
 	inFlight := make(chan struct{}, 1)
@@ -536,7 +536,7 @@ func TestRedisConfigWarning(t *testing.T) {
 // recorded as applied. Teams must show that status: the recorded state no
 // longer tells what Teams shows, so the change is sent rather than skipped.
 func TestCrashAfterGraphAnswered(t *testing.T) {
-	w := newWorld(t, "STATUSBRIDGE_LEASE=3s")
+	w := newWorld(t, "STATUSBRIDGE_LEASE=10s")
 	mustCLI(t, w.env, "mapping", "set", alice, aliceID)
 	p := startServe(t, w.env)
 	now := time.Now()
@@ -578,7 +578,7 @@ func TestCrashAfterGraphAnswered(t *testing.T) {
 // but Graph applies it anyway; meanwhile the user goes back to the status
 // recorded as applied. Teams must end up showing that status.
 func TestGraphTimeoutThenRevert(t *testing.T) {
-	w := newWorld(t, "STATUSBRIDGE_LEASE=3s") // a call is cut off after 2 s
+	w := newWorld(t, "STATUSBRIDGE_LEASE=10s") // a call is cut off after about 6.7 s
 	mustCLI(t, w.env, "mapping", "set", alice, aliceID)
 	p := startServe(t, w.env)
 	now := time.Now()
@@ -590,7 +590,7 @@ func TestGraphTimeoutThenRevert(t *testing.T) {
 	arrived := make(chan struct{})
 	var once sync.Once
 	w.graph.SetStatusHook(func(string) {
-		once.Do(func() { close(arrived); time.Sleep(2500 * time.Millisecond) })
+		once.Do(func() { close(arrived); time.Sleep(7500 * time.Millisecond) })
 	})
 	p.send(t, event("user_status_changed", nextEventID(), alice, now.Add(time.Second), "In a meeting", ":calendar:", 0))
 	select {

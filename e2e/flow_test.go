@@ -41,7 +41,7 @@ func newWorld(t *testing.T, extra ...string) *world {
 	w.env = baseEnv(append(append(w.graph.Env(),
 		"REDIS_URL="+w.redis.URL(),
 		"SLACK_SIGNING_SECRET="+signingSecret,
-		"STATUSBRIDGE_LEASE=3s",
+		"STATUSBRIDGE_LEASE=10s",
 	), extra...)...)
 	return w
 }

@@ -93,7 +93,7 @@ func TestEmbeddedStoreSurvivesCrash(t *testing.T) {
 	env := baseEnv(append(graph.Env(),
 		"STATUSBRIDGE_DATA_DIR="+dir,
 		"SLACK_SIGNING_SECRET="+signingSecret,
-		"STATUSBRIDGE_LEASE=3s",
+		"STATUSBRIDGE_LEASE=10s",
 	)...)
 
 	p := startServe(t, env)
@@ -540,7 +540,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 		"SLACK_SIGNING_SECRET="+secret,
 		"SLACK_BOT_TOKEN="+bot,
 		"SLACK_API_URL="+api.URL,
-		"STATUSBRIDGE_LEASE=3s",
+		"STATUSBRIDGE_LEASE=10s",
 	)...)
 	var tr transcript
 	tr.cli(t, env, "mapping", "set", alice, aliceID)
