@@ -145,8 +145,11 @@ func (c *Client) classify(op string, err error, ci *callInfo) error {
 
 // permissionHint names the application permission a call needs.
 func permissionHint(op string) string {
-	if op == opSetStatus {
+	switch op {
+	case opSetStatus:
 		return "the app needs the application permission Presence.ReadWrite.All with admin consent"
+	case opGetPresences:
+		return "the app needs the application permission Presence.Read.All or Presence.ReadWrite.All with admin consent"
 	}
 	return "the app needs the application permission User.Read.All with admin consent"
 }

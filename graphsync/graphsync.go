@@ -37,6 +37,10 @@ const DefaultGraphURL = "https://graph.microsoft.com/v1.0"
 const (
 	// EnvManagedIdentity opts in to managed identity ("true").
 	EnvManagedIdentity = "STATUSBRIDGE_MANAGED_IDENTITY"
+	// EnvGraphScope names the setting that supplies Config.Scope.
+	EnvGraphScope = "STATUSBRIDGE_GRAPH_SCOPE"
+	// EnvGraphURL names the setting that supplies Config.GraphURL.
+	EnvGraphURL = "STATUSBRIDGE_GRAPH_URL"
 )
 
 // azidentity's standard environment variables.
@@ -64,7 +68,9 @@ type Config struct {
 	// Scope overrides the token scope (a private cloud's Graph resource, such
 	// as https://graph.example.internal/.default). Empty means the Graph
 	// host's own for the public and national clouds, and the global
-	// https://graph.microsoft.com/.default for any other host.
+	// https://graph.microsoft.com/.default for a loopback host (a local
+	// stand-in); New refuses any other host without a Scope, so that a
+	// mistyped host never receives a token.
 	Scope string
 	// AuthorityHost overrides AZURE_AUTHORITY_HOST; when both are empty the
 	// authority follows the Graph host's cloud.
@@ -136,6 +142,10 @@ func New(cfg Config, getenv func(string) string) (*Client, error) {
 	}
 	scope := cfg.Scope
 	if scope == "" {
+		if _, known := cloudOfHost(u.Hostname()); !known && !isLoopback(u.Hostname()) {
+			return nil, fmt.Errorf("graph URL %q: %s is not a Microsoft Graph host (%s); fix %s, or set %s to the token scope of a private cloud's Graph",
+				graphURL, u.Hostname(), strings.Join(graphHosts(), ", "), EnvGraphURL, EnvGraphScope)
+		}
 		scope = scopeFor(u)
 	}
 	authority := cfg.AuthorityHost
@@ -268,35 +278,32 @@ func canonicalHost(u *url.URL) string {
 	return h
 }
 
-// cloudScopes are the app-only token scopes of the public and national Graph
-// hosts (https://learn.microsoft.com/graph/deployments).
-var cloudScopes = map[string]string{
-	"graph.microsoft.com":             "https://graph.microsoft.com/.default",
-	"graph.microsoft.us":              "https://graph.microsoft.us/.default",
-	"dod-graph.microsoft.us":          "https://dod-graph.microsoft.us/.default",
-	"microsoftgraph.chinacloudapi.cn": "https://microsoftgraph.chinacloudapi.cn/.default",
-}
-
-// scopeFor returns the app-only token scope for a Graph URL: the national
-// cloud's own for its hosts, else the global one, as the Graph SDKs default
-// to (a private cloud sets Config.Scope).
+// scopeFor returns the app-only token scope for a Graph URL: the cloud's
+// own for the public and national Graph hosts, else the global one, as the
+// Graph SDKs default to (a private cloud sets Config.Scope).
 func scopeFor(u *url.URL) string {
-	if s, ok := cloudScopes[strings.ToLower(u.Hostname())]; ok {
-		return s
+	if c, ok := cloudOfHost(u.Hostname()); ok {
+		return c.Scope
 	}
-	return cloudScopes["graph.microsoft.com"]
+	return clouds[0].Scope
 }
 
-// authorityFor returns the Entra authority of the cloud a Graph host belongs to.
-// See https://learn.microsoft.com/graph/deployments.
+// authorityFor returns the Entra authority of the cloud a Graph host
+// belongs to, and the global one for any other host.
 func authorityFor(graphHost string) string {
-	switch strings.ToLower(graphHost) {
-	case "graph.microsoft.us", "dod-graph.microsoft.us":
-		return cloud.AzureGovernment.ActiveDirectoryAuthorityHost
-	case "microsoftgraph.chinacloudapi.cn":
-		return cloud.AzureChina.ActiveDirectoryAuthorityHost
+	if c, ok := cloudOfHost(graphHost); ok {
+		return c.AuthorityHost
 	}
-	return cloud.AzurePublic.ActiveDirectoryAuthorityHost
+	return clouds[0].AuthorityHost
+}
+
+// graphHosts lists the Graph hosts of the public and national clouds.
+func graphHosts() []string {
+	hosts := make([]string, len(clouds))
+	for i, c := range clouds {
+		hosts[i] = graphHost(c)
+	}
+	return hosts
 }
 
 // hostTokens hands out tokens only for requests to the Graph URL's exact

@@ -587,3 +587,36 @@ func TestCredentialSelection(t *testing.T) {
 		t.Errorf("New without settings = %v, want ErrNotConfigured", err)
 	}
 }
+
+// TestUPNRefusedFallsThrough: Graph's 400 for a UPN it will not take as a
+// path key reads as "not found", so that discovery goes on to mail and
+// proxyAddresses; a 400 for an object id stays a plain permanent error.
+func TestUPNRefusedFallsThrough(t *testing.T) {
+	fg, c := setup(t)
+	ctx := context.Background()
+	const dollar, odd = "$adele@contoso.example", "odd%name@contoso.example"
+	fg.AddUser(fakegraph.User{ID: "87d349ed-44d7-43e1-9a83-5f2406dee5bd", UPN: dollar, Mail: dollar})
+	fg.AddUser(fakegraph.User{ID: "87d349ed-44d7-43e1-9a83-5f2406dee5be", UPN: odd, Mail: odd})
+	fg.RejectUserKey(odd)
+	for _, upn := range []string{dollar, odd} {
+		_, err := c.UserByID(ctx, upn)
+		var pe *bridge.PermanentError
+		if !errors.Is(err, bridge.ErrNotFound) || !errors.As(err, &pe) || !strings.Contains(err.Error(), "400") {
+			t.Errorf("UserByID(%q) = %v, want a 400 matching ErrNotFound", upn, err)
+		}
+		if us, err := c.UsersByMail(ctx, upn); err != nil || len(us) != 1 {
+			t.Errorf("UsersByMail(%q) = %+v, %v", upn, us, err)
+		}
+	}
+
+	// A B2B guest's UPN carries #, which the SDK encodes as %23, as Graph asks.
+	guest := "stranger_partner.example#EXT#@contoso.example"
+	fg.AddUser(fakegraph.User{ID: "4c2e8f10-0000-4000-8000-0000000000c2", UPN: guest})
+	if u, err := c.UserByID(ctx, guest); err != nil || u.ID != "4c2e8f10-0000-4000-8000-0000000000c2" {
+		t.Errorf("UserByID(guest) = %+v, %v", u, err)
+	}
+
+	fg.SetUserReadStatus(http.StatusBadRequest)
+	_, err := c.UserByID(ctx, alice)
+	permanent("400")(t, err)
+}

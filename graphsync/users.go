@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
@@ -31,6 +32,9 @@ var userSelect = strings.Split(selectFields, ",")
 
 // UserByID looks up an Entra user by object id or userPrincipalName. An
 // unknown user gives a *bridge.PermanentError that matches bridge.ErrNotFound.
+// So does a 400 for a userPrincipalName: Graph refuses some keys in the path
+// (one starting with $, see https://learn.microsoft.com/graph/api/user-get),
+// and such a user can still be found by mail or proxy address.
 // Needs the application permission User.Read.All.
 func (c *Client) UserByID(ctx context.Context, idOrUPN string) (bridge.EntraUser, error) {
 	if strings.TrimSpace(idOrUPN) == "" {
@@ -42,6 +46,13 @@ func (c *Client) UserByID(ctx context.Context, idOrUPN string) (bridge.EntraUser
 		QueryParameters: &graphusers.UserItemRequestBuilderGetQueryParameters{Select: userSelect},
 	})
 	if err := c.classify(opGetUser, err, ci); err != nil {
+		var ge *GraphError
+		if errors.As(err, &ge) && ge.Status == http.StatusBadRequest && !isGUID(strings.TrimSpace(idOrUPN)) {
+			return bridge.EntraUser{}, &bridge.PermanentError{
+				Reason: ge.Error() + " (Graph refused the name as a path key; look it up by mail instead)",
+				Err:    errors.Join(ge, bridge.ErrNotFound),
+			}
+		}
 		return bridge.EntraUser{}, err
 	}
 	if u == nil || u.GetId() == nil {

@@ -3,9 +3,11 @@
 // 127.0.0.1 with certificates signed by a CA generated per test.
 //
 // It implements what statusbridge calls: setStatusMessage (validated strictly
-// against the documented request shape), user lookups by id, UPN, mail and
-// proxy address, the OpenID configuration and the client-credentials token
-// endpoint. It imports only the standard library.
+// against the documented request shape), presence reads (one user, or up to
+// 650 through getPresencesByUserId) over the presence each user has, user
+// lookups by id, UPN, mail and proxy address, the OpenID configuration and
+// the client-credentials token endpoint. Writes and reads share one presence
+// throttling window. It imports only the standard library.
 package fakegraph
 
 import (
@@ -70,6 +72,14 @@ type Server struct {
 	unhandled     []string
 	hook          func(userID string)
 	roles         []string
+
+	presences                map[string]*presence // by lower-case object id
+	reads                    PresenceReadCounts
+	failReads                int
+	failReadStatus           int
+	failReadRetry            string
+	unknownAsPresenceUnknown bool
+	badUserKeys              map[string]bool
 }
 
 // User is a user known to the stand-in.
@@ -134,6 +144,8 @@ func Start(t testing.TB) *Server {
 		tokens:         map[string]string{},
 		roles:          []string{"Presence.ReadWrite.All", "User.Read.All"},
 		current:        map[string]StatusCall{},
+		presences:      map[string]*presence{},
+		badUserKeys:    map[string]bool{},
 		rng:            mrand.New(mrand.NewSource(1)),
 	}
 	s.graph = httptest.NewUnstartedServer(http.HandlerFunc(s.serveGraph))
@@ -264,8 +276,9 @@ func (s *Server) SetFailureRates(p503, p429 float64, retryAfter string, seed int
 	s.rng = mrand.New(mrand.NewSource(seed))
 }
 
-// SetRateLimit allows n setStatusMessage calls in any sliding window of per
-// and answers 429 with Retry-After beyond; n <= 0 removes the limit.
+// SetRateLimit allows n presence calls (setStatusMessage and presence reads
+// together) in any sliding window of per and answers 429 with Retry-After
+// beyond; n <= 0 removes the limit.
 func (s *Server) SetRateLimit(n int, per time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -356,6 +369,12 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method == http.MethodPost && len(parts) == 4 && parts[0] == "users" && parts[2] == "presence" && parts[3] == "setStatusMessage":
 		s.setStatusMessage(w, r, parts[1])
+	case r.Method == http.MethodGet && len(parts) == 3 && parts[0] == "users" && parts[2] == "presence":
+		s.getPresence(w, r, parts[1])
+	case r.Method == http.MethodGet && len(parts) == 3 && parts[0] == "communications" && parts[1] == "presences":
+		s.getPresence(w, r, parts[2])
+	case r.Method == http.MethodPost && len(parts) == 2 && parts[0] == "communications" && parts[1] == "getPresencesByUserId":
+		s.getPresencesByUserID(w, r)
 	case r.Method == http.MethodGet && len(parts) == 2 && parts[0] == "users":
 		if _, ok := s.authorize(w, r); ok && !s.failUserRead(w) {
 			s.getUser(w, r, parts[1])
@@ -539,6 +558,7 @@ func (s *Server) setStatusMessage(w http.ResponseWriter, r *http.Request, id str
 	case status == http.StatusOK:
 		s.ok++
 		s.current[strings.ToLower(u.ID)] = call
+		s.applyStatusLocked(u.ID, call)
 	case status == http.StatusTooManyRequests:
 		s.throttled++
 	default:
@@ -566,34 +586,12 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request, bodyErr, parseEr
 			status, retryAfter = http.StatusTooManyRequests, s.chaosRetry
 		}
 	}
-	if status == 0 && s.limitN > 0 {
-		cut := now.Add(-s.limitPer)
-		i := 0
-		for i < len(s.window) && !s.window[i].After(cut) {
-			i++
-		}
-		s.window = s.window[i:]
-		if len(s.window) >= s.limitN {
-			wait := s.window[0].Add(s.limitPer).Sub(now)
-			status = http.StatusTooManyRequests
-			retryAfter = strconv.Itoa(int((wait + time.Second - 1) / time.Second))
-		} else {
-			s.window = append(s.window, now)
-		}
+	if status == 0 {
+		status, retryAfter = s.admitLocked(now)
 	}
 	s.mu.Unlock()
 	if status != 0 {
-		if retryAfter != "" {
-			w.Header().Set("Retry-After", retryAfter)
-		}
-		switch status {
-		case http.StatusTooManyRequests:
-			writeError(w, status, "TooManyRequests", "Too many requests.")
-		case http.StatusServiceUnavailable:
-			writeError(w, status, "ServiceUnavailable", "The service is temporarily unavailable.")
-		default:
-			writeError(w, status, http.StatusText(status), "Injected failure.")
-		}
+		writeFailure(w, status, retryAfter)
 		return status
 	}
 	if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
@@ -614,6 +612,27 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request, bodyErr, parseEr
 	}
 	w.WriteHeader(http.StatusOK)
 	return http.StatusOK
+}
+
+// admitLocked applies the presence throttling window that writes and reads
+// share, as Graph's one presence budget per app and tenant: it returns 0, or
+// 429 with the Retry-After to send. s.mu is held.
+func (s *Server) admitLocked(now time.Time) (int, string) {
+	if s.limitN <= 0 {
+		return 0, ""
+	}
+	cut := now.Add(-s.limitPer)
+	i := 0
+	for i < len(s.window) && !s.window[i].After(cut) {
+		i++
+	}
+	s.window = s.window[i:]
+	if len(s.window) >= s.limitN {
+		wait := s.window[0].Add(s.limitPer).Sub(now)
+		return http.StatusTooManyRequests, strconv.Itoa(int((wait + time.Second - 1) / time.Second))
+	}
+	s.window = append(s.window, now)
+	return 0, ""
 }
 
 // userJSON renders a user with the selected properties.
@@ -646,6 +665,15 @@ func nilIfEmpty(s string) any {
 }
 
 func (s *Server) getUser(w http.ResponseWriter, r *http.Request, id string) {
+	s.mu.Lock()
+	bad := s.badUserKeys[strings.ToLower(id)]
+	s.mu.Unlock()
+	if bad || strings.HasPrefix(id, "$") {
+		// Graph's docs: a key starting with $ breaks the OData URL convention
+		// and fails with 400 (https://learn.microsoft.com/graph/api/user-get).
+		writeError(w, http.StatusBadRequest, "BadRequest", "Bad Request - Invalid URL")
+		return
+	}
 	u, ok := s.lookup(id)
 	if !ok {
 		notFound(w, id)
@@ -894,6 +922,15 @@ func (s *Server) PlainGraphURL(t testing.TB) string {
 	return srv.URL + "/v1.0"
 }
 
+// RejectUserKey makes GET /users/{key} answer 400 Bad Request for that
+// exact path key (compared without case), as Graph does for some characters
+// in a UPN. Keys starting with $ are always answered 400, as Graph documents.
+func (s *Server) RejectUserKey(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.badUserKeys[strings.ToLower(key)] = true
+}
+
 // SetRoles sets the application permissions that tokens issued from now on
 // carry (default Presence.ReadWrite.All and User.Read.All).
 func (s *Server) SetRoles(roles ...string) {
@@ -910,4 +947,6 @@ func (s *Server) Reset() {
 	s.ok, s.throttled, s.failed = 0, 0, 0
 	s.failNext, s.p503, s.p429, s.limitN, s.window = 0, 0, 0, 0, nil
 	s.userReads = 0
+	s.reads = PresenceReadCounts{}
+	s.failReads, s.unknownAsPresenceUnknown = 0, false
 }
