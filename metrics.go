@@ -20,6 +20,8 @@ type metrics struct {
 	skipped  *prometheus.CounterVec
 	parked   prometheus.Counter
 	mappings *prometheus.CounterVec
+	held     prometheus.Counter
+	reads    *prometheus.CounterVec
 }
 
 var _ bridge.Observer = (*metrics)(nil)
@@ -56,7 +58,15 @@ func newMetrics(reg prometheus.Registerer, admin bridge.Admin) *metrics {
 			Help: "Slack user → Entra id lookups, by result (hit, miss, discovered, ambiguous, skipped).",
 		}, []string{"result"}),
 	}
-	reg.MustRegister(m.events, m.intake, m.graph, m.retries, m.skipped, m.parked, m.mappings,
+	m.held = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "statusbridge_held_total",
+		Help: "Updates left alone because Teams shows a message a person set (STATUSBRIDGE_TEAMS_CONFLICT=respect).",
+	})
+	m.reads = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "statusbridge_presence_reads_total",
+		Help: "Reads of what Teams shows (getPresencesByUserId, up to 650 accounts each), by outcome (ok, throttled, transient, permanent).",
+	}, []string{"outcome"})
+	reg.MustRegister(m.events, m.intake, m.graph, m.retries, m.skipped, m.parked, m.mappings, m.held, m.reads,
 		&queueCollector{admin: admin})
 	return m
 }
@@ -100,6 +110,10 @@ func (m *metrics) GraphCall(outcome string) {
 
 func (m *metrics) Skipped(reason string) { m.skipped.WithLabelValues(reason).Inc() }
 func (m *metrics) Parked()               { m.parked.Inc() }
+func (m *metrics) Held()                 { m.held.Inc() }
+
+// PresenceRead counts a read of what Teams shows.
+func (m *metrics) PresenceRead(outcome string) { m.reads.WithLabelValues(outcome).Inc() }
 
 // Mapping counts a mapping lookup by result.
 func (m *metrics) Mapping(result string) { m.mappings.WithLabelValues(result).Inc() }

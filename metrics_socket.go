@@ -36,3 +36,17 @@ func (m *socketMetrics) Envelope(outcome string, redelivery bool) {
 }
 
 func (m *socketMetrics) Reconnect(reason string) { m.reconnects.WithLabelValues(reason).Inc() }
+
+// registerSocketConnected exports whether this replica holds a live Socket
+// Mode connection.
+func registerSocketConnected(reg prometheus.Registerer, connected func() bool) {
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "statusbridge_socket_connected",
+		Help: "1 while this replica holds a live Socket Mode connection, else 0.",
+	}, func() float64 {
+		if connected() {
+			return 1
+		}
+		return 0
+	}))
+}

@@ -137,6 +137,7 @@ func (a *app) wireIntake() {
 		a.socket = slackhandler.NewSocketRunner(cfg.SlackAppToken, cfg.SlackBotToken, cfg.SlackAPIURL, a.engine,
 			slackhandler.WithSocketLogger(a.log), slackhandler.WithStaleAfter(cfg.SocketStaleAfter),
 			slackhandler.WithSocketObserver(newSocketMetrics(a.reg)))
+		registerSocketConnected(a.reg, a.socket.Connected)
 	}
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
 		pctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)

@@ -21,6 +21,10 @@ type Observer interface {
 	Skipped(reason string)
 	// Parked counts a user set aside.
 	Parked()
+	// Held counts an update left alone because Teams shows a message a person set.
+	Held()
+	// PresenceRead counts a read of what Teams shows, by outcome (as GraphCall).
+	PresenceRead(outcome string)
 }
 
 type nopObserver struct{}
@@ -29,6 +33,8 @@ func (nopObserver) Submitted(Change, string, time.Duration) {}
 func (nopObserver) GraphCall(string)                        {}
 func (nopObserver) Skipped(string)                          {}
 func (nopObserver) Parked()                                 {}
+func (nopObserver) Held()                                   {}
+func (nopObserver) PresenceRead(string)                     {}
 
 // Engine accepts changes and runs the workers that carry them to Teams.
 type Engine struct {
@@ -39,6 +45,21 @@ type Engine struct {
 	// called); users whose update was only logged are parked with
 	// DryRunReason so that a later live run sends it.
 	DryRun bool
+	// Owners, when set, keeps per Entra account what the bridge wrote there,
+	// so that it replaces or clears only its own messages.
+	Owners OwnershipStore
+	// Presence, when set with Owners, reads what Teams shows before the
+	// bridge writes or clears: a message a person set is left alone.
+	Presence PresenceReader
+	// Overwrite replaces a Teams message a person set instead of holding
+	// (STATUSBRIDGE_TEAMS_CONFLICT=overwrite).
+	Overwrite bool
+	// OptIn mirrors only employees who chose to be mirrored
+	// (STATUSBRIDGE_MIRROR_DEFAULT=off); by default everyone is, unless paused.
+	OptIn bool
+	// HeldRecheck is how often Teams is read again for a held user
+	// (default 10 min); the next Slack change checks at once.
+	HeldRecheck time.Duration
 	// Limiter, when set, spaces every Graph call.
 	Limiter Limiter
 	Log     *slog.Logger
@@ -65,8 +86,9 @@ type Engine struct {
 	// (default: until it finishes, bounded by the lease).
 	Grace time.Duration
 
-	once sync.Once
-	wake chan struct{}
+	once     sync.Once
+	wake     chan struct{}
+	presence *presenceBatcher
 }
 
 func (e *Engine) init() {
@@ -98,6 +120,13 @@ func (e *Engine) init() {
 		}
 		if e.RecordTimeout <= 0 {
 			e.RecordTimeout = 5 * time.Second
+		}
+		if e.HeldRecheck <= 0 {
+			e.HeldRecheck = 10 * time.Minute
+		}
+		if e.Presence != nil {
+			e.presence = &presenceBatcher{reader: e.Presence, limiter: e.Limiter, window: 20 * time.Millisecond,
+				timeout: max(e.Lease/3, 5*time.Second), observe: func(outcome string, err error) { e.Observer.PresenceRead(outcome) }}
 		}
 	})
 }
@@ -199,76 +228,6 @@ func (e *Engine) sleep(ctx context.Context, d time.Duration) {
 	}
 }
 
-// Process carries one claimed job to Teams and records the outcome in the queue.
-func (e *Engine) Process(ctx context.Context, j Job) {
-	e.init()
-	// Finish well inside the lease, so no other worker takes the user meanwhile.
-	ctx, cancel := context.WithTimeout(ctx, e.Lease*2/3)
-	defer cancel()
-	log := e.Log.With("user", j.UserID, "rev", j.Rev)
-
-	if j.Applied == nil && j.Desired.Source == SourceReconcile && Render(j.Desired.Status, e.Now()).Clear() {
-		// A reconcile pass never clears a message the bridge did not set:
-		// it may be one the person set in Teams by hand.
-		e.Observer.Skipped("nothing to clear")
-		e.record(ctx, log, func(rec context.Context) error { return e.Queue.Complete(rec, j, nil, e.Now()) })
-		return
-	}
-	entra, err := e.Resolver.Resolve(ctx, j.UserID)
-	if errors.Is(err, ErrSkipped) {
-		e.Observer.Skipped("not mirrored")
-		e.record(ctx, log, func(rec context.Context) error { return e.Queue.Complete(rec, j, nil, e.Now()) })
-		return
-	}
-	if err != nil {
-		if e.DryRun && errors.Is(err, ErrUnmapped) {
-			// Show the admin what would be sent, while the mapping is missing.
-			e.logDryRun("", Render(j.Desired.Status, e.Now()))
-		}
-		e.fail(ctx, log, j, fmt.Errorf("resolve: %w", err), false)
-		return
-	}
-
-	now := e.Now()
-	msg := Render(j.Desired.Status, now)
-	if need, why := NeedsUpdate(j.Applied, entra, msg, now); !need {
-		e.Observer.Skipped(string(why))
-		e.record(ctx, log, func(rec context.Context) error { return e.Queue.Complete(rec, j, nil, now) })
-		return
-	}
-	if e.DryRun {
-		e.logDryRun(entra, msg)
-		// Nothing reached Teams: set the user aside, so that a later live run
-		// (which un-parks these users at start) sends what was only logged.
-		e.record(ctx, log, func(rec context.Context) error { return e.Queue.Park(rec, j, DryRunReason, e.Now()) })
-		return
-	}
-	if e.Limiter != nil {
-		if err := e.Limiter.Wait(ctx); err != nil {
-			e.fail(ctx, log, j, &TransientError{Reason: "rate limiter: " + err.Error(), Err: err}, false)
-			return
-		}
-	}
-	err = e.Publisher.SetStatusMessage(ctx, entra, msg)
-	if err != nil {
-		e.fail(ctx, log, j, err, true)
-		return
-	}
-	e.Observer.GraphCall("ok")
-	if msg.Clear() {
-		log.Info("status cleared in Teams", "entra_id", entra)
-	} else {
-		args := []any{"entra_id", entra, "content", msg.Content}
-		if !msg.Expiry.IsZero() {
-			args = append(args, "expiry_utc", msg.Expiry.UTC().Format(time.RFC3339))
-		}
-		log.Info("status set in Teams", args...)
-	}
-	e.record(ctx, log, func(rec context.Context) error {
-		return e.Queue.Complete(rec, j, &Applied{Message: msg, EntraID: entra, AppliedAt: e.Now()}, e.Now())
-	})
-}
-
 // fail records a failed attempt. graph says whether the failure came from
 // the Teams call itself (it counts in metrics and a 429 tightens the limiter).
 func (e *Engine) fail(ctx context.Context, log *slog.Logger, j Job, err error, graph bool) {
@@ -282,10 +241,8 @@ func (e *Engine) fail(ctx context.Context, log *slog.Logger, j Job, err error, g
 	switch d.Action {
 	case Snooze:
 		count("throttled")
-		if graph && e.Limiter != nil {
-			if perr := e.Limiter.Penalize(ctx, d.After); perr != nil {
-				log.Warn("could not tighten the rate limiter", "err", perr)
-			}
+		if graph {
+			e.penalize(ctx, log, err)
 		}
 		log.Debug("waiting before trying again", "after", d.After, "err", err)
 		e.record(ctx, log, func(rec context.Context) error { return e.Queue.Retry(rec, j, now.Add(d.After), d.Attempts, d.Reason) })

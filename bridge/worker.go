@@ -1,0 +1,276 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// graphOutcome names a Graph call's outcome for metrics.
+func graphOutcome(err error) string {
+	var thr *ThrottledError
+	var perm *PermanentError
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.As(err, &thr):
+		return "throttled"
+	case errors.As(err, &perm):
+		return "permanent"
+	}
+	return "transient"
+}
+
+// Mirrors reports whether the employee of job j is mirrored now: not
+// deactivated in Slack, and not paused (or, with optIn, opted in).
+func Mirrors(j Job, optIn bool) (bool, string) {
+	switch {
+	case j.Desired.Deactivated:
+		return false, "deactivated in Slack"
+	case j.Choice == ChoiceOff:
+		return false, "paused by the employee"
+	case optIn && j.Choice != ChoiceOn:
+		return false, "not opted in"
+	}
+	return true, ""
+}
+
+// Process carries one claimed job to Teams and records the outcome in the queue.
+func (e *Engine) Process(ctx context.Context, j Job) {
+	e.init()
+	// Finish well inside the lease, so no other worker takes the user meanwhile.
+	ctx, cancel := context.WithTimeout(ctx, e.Lease*2/3)
+	defer cancel()
+	log := e.Log.With("user", j.UserID, "rev", j.Rev)
+	complete := func(applied *Applied) {
+		e.record(ctx, log, func(rec context.Context) error { return e.Queue.Complete(rec, j, applied, e.Now()) })
+	}
+
+	if ok, why := Mirrors(j, e.OptIn); !ok {
+		// Stop cleanly: clear what the bridge wrote, and nothing else.
+		if err := e.release(ctx, log, j.UserID, "", why); err != nil {
+			e.fail(ctx, log, j, err, true)
+			return
+		}
+		e.Observer.Skipped("not mirrored")
+		complete(&Applied{}) // nothing is known to show in Teams any more
+		return
+	}
+	if e.Owners == nil && j.Applied == nil && j.Desired.Source == SourceReconcile && Render(j.Desired.Status, e.Now()).Clear() {
+		// Without ownership records a reconcile pass never clears a message
+		// the bridge did not set: it may be one the person set in Teams.
+		e.Observer.Skipped("nothing to clear")
+		complete(nil)
+		return
+	}
+	entra, err := e.Resolver.Resolve(ctx, j.UserID)
+	if errors.Is(err, ErrSkipped) || errors.Is(err, ErrUnmapped) {
+		// No account any more (mapping removed, account disabled, user
+		// not mirrored): clear what the bridge wrote where it wrote it.
+		if rerr := e.release(ctx, log, j.UserID, "", "no Entra account mapped"); rerr != nil {
+			e.fail(ctx, log, j, rerr, true)
+			return
+		}
+	}
+	if errors.Is(err, ErrSkipped) {
+		e.Observer.Skipped("not mirrored")
+		complete(nil)
+		return
+	}
+	if err != nil {
+		if e.DryRun && errors.Is(err, ErrUnmapped) {
+			// Show the admin what would be sent, while the mapping is missing.
+			e.logDryRun("", Render(j.Desired.Status, e.Now()))
+		}
+		e.fail(ctx, log, j, fmt.Errorf("resolve: %w", err), false)
+		return
+	}
+	// A mapping that moved leaves the bridge's message on the old account.
+	if err := e.release(ctx, log, j.UserID, entra, "mapping moved to another account"); err != nil {
+		e.fail(ctx, log, j, err, true)
+		return
+	}
+	e.apply(ctx, log, j, entra, complete)
+}
+
+// apply writes the rendered status to entra, unless Teams shows a message a
+// person set there.
+func (e *Engine) apply(ctx context.Context, log *slog.Logger, j Job, entra string, complete func(*Applied)) {
+	now := e.Now()
+	msg := Render(j.Desired.Status, now)
+	if need, why := NeedsUpdate(j.Applied, entra, msg, now); !need {
+		e.Observer.Skipped(string(why))
+		complete(nil)
+		return
+	}
+	if e.DryRun {
+		e.logDryRun(entra, msg)
+		// Nothing reached Teams: set the user aside, so that a later live run
+		// (which un-parks these users at start) sends what was only logged.
+		e.record(ctx, log, func(rec context.Context) error { return e.Queue.Park(rec, j, DryRunReason, e.Now()) })
+		return
+	}
+	var owned Owned
+	if e.Owners != nil {
+		o, _, err := e.Owners.GetOwned(ctx, entra)
+		if err != nil {
+			e.fail(ctx, log, j, &TransientError{Reason: "store: " + err.Error(), Err: err}, false)
+			return
+		}
+		owned = o
+		owned.EntraID, owned.SlackUserID = entra, j.UserID
+	}
+	if e.presence != nil && e.Owners != nil {
+		shown, known, err := e.presence.read(ctx, entra)
+		if err != nil {
+			e.penalize(ctx, log, err)
+			e.fail(ctx, log, j, fmt.Errorf("reading Teams presence: %w", err), false)
+			return
+		}
+		if known && !MayReplace(shown, owned) && !SameContent(shown, msg.Content) {
+			if !e.Overwrite {
+				e.hold(ctx, log, j, entra, shown)
+				return
+			}
+			log.Info("replacing a Teams message a person set (STATUSBRIDGE_TEAMS_CONFLICT=overwrite)", "entra_id", entra)
+		}
+		if known && msg.Clear() && foldSpace(shown) == "" {
+			// Nothing to clear: Teams already shows no message.
+			e.forget(ctx, log, entra)
+			e.Observer.Skipped("nothing to clear")
+			complete(&Applied{Message: msg, EntraID: entra, AppliedAt: now})
+			return
+		}
+	}
+	e.write(ctx, log, j, entra, msg, owned, complete)
+}
+
+// write makes the Graph call, recording ownership before and after it.
+func (e *Engine) write(ctx context.Context, log *slog.Logger, j Job, entra string, msg Message, owned Owned, complete func(*Applied)) {
+	if e.Owners != nil && !msg.Clear() {
+		// Until Graph answers, Teams may show msg: own it first.
+		if err := e.Owners.PutOwned(ctx, owned.Intend(msg.Content)); err != nil {
+			e.fail(ctx, log, j, &TransientError{Reason: "store: " + err.Error(), Err: err}, false)
+			return
+		}
+	}
+	if e.Limiter != nil {
+		if err := e.Limiter.Wait(ctx); err != nil {
+			e.fail(ctx, log, j, &TransientError{Reason: "rate limiter: " + err.Error(), Err: err}, false)
+			return
+		}
+	}
+	if err := e.Publisher.SetStatusMessage(ctx, entra, msg); err != nil {
+		e.fail(ctx, log, j, err, true)
+		return
+	}
+	e.Observer.GraphCall("ok")
+	now := e.Now()
+	if msg.Clear() {
+		log.Info("status cleared in Teams", "entra_id", entra)
+		e.forget(ctx, log, entra)
+	} else {
+		args := []any{"entra_id", entra, "content", msg.Content}
+		if !msg.Expiry.IsZero() {
+			args = append(args, "expiry_utc", msg.Expiry.UTC().Format(time.RFC3339))
+		}
+		log.Info("status set in Teams", args...)
+		if e.Owners != nil {
+			e.record(ctx, log, func(rec context.Context) error { return e.Owners.PutOwned(rec, owned.Confirm(msg.Content, now)) })
+		}
+	}
+	complete(&Applied{Message: msg, EntraID: entra, AppliedAt: now})
+}
+
+// hold leaves a message a person set in Teams alone, and looks again later.
+func (e *Engine) hold(ctx context.Context, log *slog.Logger, j Job, entra, shown string) {
+	e.Observer.Held()
+	if !SameContent(j.Held, shown) {
+		// Log once per message, not on every recheck.
+		log.Info("Teams shows a message a person set; leaving it alone until it is gone", "entra_id", entra)
+	}
+	recheck := e.Now().Add(e.HeldRecheck)
+	e.record(ctx, log, func(rec context.Context) error { return e.Queue.Hold(rec, j, foldSpace(shown), recheck) })
+}
+
+// forget drops the ownership record of an account the bridge no longer has
+// a message on.
+func (e *Engine) forget(ctx context.Context, log *slog.Logger, entra string) {
+	if e.Owners == nil {
+		return
+	}
+	e.record(ctx, log, func(rec context.Context) error { return e.Owners.DeleteOwned(rec, entra) })
+}
+
+// release stops mirroring the accounts the bridge wrote to for a Slack user,
+// except keep: it clears the bridge's message where Teams still shows it,
+// and leaves any other message alone. An error means: try again later.
+func (e *Engine) release(ctx context.Context, log *slog.Logger, userID, keep, why string) error {
+	if e.Owners == nil {
+		return nil
+	}
+	records, err := e.Owners.OwnedBy(ctx, userID)
+	if err != nil {
+		return &TransientError{Reason: "store: " + err.Error(), Err: err}
+	}
+	for _, o := range records {
+		if o.EntraID == keep {
+			continue
+		}
+		if err := e.releaseOne(ctx, log, o, why); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *Engine) releaseOne(ctx context.Context, log *slog.Logger, o Owned, why string) error {
+	if e.DryRun || e.presence == nil {
+		// Without a read of Teams the bridge cannot tell its message from a
+		// person's: leave Teams alone.
+		if e.DryRun {
+			log.Info("dry run: would clear the bridge's message if Teams still shows it", "entra_id", o.EntraID, "why", why)
+			return nil
+		}
+		e.forget(ctx, log, o.EntraID)
+		return nil
+	}
+	shown, known, err := e.presence.read(ctx, o.EntraID)
+	if err != nil {
+		e.penalize(ctx, log, err)
+		return fmt.Errorf("reading Teams presence: %w", err)
+	}
+	if known && foldSpace(shown) != "" && o.Owns(shown) {
+		if e.Limiter != nil {
+			if err := e.Limiter.Wait(ctx); err != nil {
+				return &TransientError{Reason: "rate limiter: " + err.Error(), Err: err}
+			}
+		}
+		if err := e.Publisher.SetStatusMessage(ctx, o.EntraID, Message{}); err != nil {
+			var perm *PermanentError
+			if !errors.As(err, &perm) {
+				return err
+			}
+			// The account is gone or refused for good: nothing left to clear.
+			log.Warn("could not clear the bridge's message from an account it no longer mirrors", "entra_id", o.EntraID, "err", err)
+		} else {
+			e.Observer.GraphCall("ok")
+			log.Info("cleared the bridge's message from Teams", "entra_id", o.EntraID, "why", why)
+		}
+	}
+	e.forget(ctx, log, o.EntraID)
+	return nil
+}
+
+// penalize holds back every Graph call after Graph answered 429.
+func (e *Engine) penalize(ctx context.Context, log *slog.Logger, err error) {
+	var thr *ThrottledError
+	if e.Limiter == nil || !errors.As(err, &thr) {
+		return
+	}
+	if perr := e.Limiter.Penalize(ctx, thr.RetryAfter); perr != nil {
+		log.Warn("could not tighten the rate limiter", "err", perr)
+	}
+}
