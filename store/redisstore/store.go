@@ -67,6 +67,9 @@ type Store struct {
 	prefix    string
 	eventTTL  time.Duration
 	lazy      bool
+	callerClk bool
+	// now is this process's clock, which Retry's absolute times are read against.
+	now func() time.Time
 	limit     LimiterConfig
 	closeOnce sync.Once
 	closeErr  error
@@ -82,6 +85,11 @@ func WithPrefix(p string) Option { return func(s *Store) { s.prefix = p } }
 // Lazy skips the check that Redis answers at Open, for a server that should
 // start (and answer 503) while Redis is still down; the URL is still checked.
 func Lazy() Option { return func(s *Store) { s.lazy = true } }
+
+// CallerClock makes due times and lease deadlines follow the now values that
+// callers pass instead of Redis's own clock. It is for tests that drive the
+// clock; replicas must not use it, since their clocks may differ.
+func CallerClock() Option { return func(s *Store) { s.callerClk = true } }
 
 // WithLimit sets the shared Graph rate limit that Limiter hands out.
 func WithLimit(cfg LimiterConfig) Option { return func(s *Store) { s.limit = cfg } }
@@ -99,7 +107,7 @@ func init() { redis.SetLogger(quiet{}) }
 
 // Open connects to the Redis named by redisURL and checks that it answers.
 func Open(ctx context.Context, redisURL string, opts ...Option) (*Store, error) {
-	s := &Store{prefix: DefaultPrefix, eventTTL: DefaultEventTTL}
+	s := &Store{prefix: DefaultPrefix, eventTTL: DefaultEventTTL, now: time.Now}
 	for _, o := range opts {
 		o(s)
 	}
@@ -174,6 +182,34 @@ func fingerprint(st bridge.Status) (string, error) {
 	return hex.EncodeToString(sum[:16]), nil
 }
 
+// clock is the clock argument of a script: empty for Redis's TIME, or now in
+// Unix ms under CallerClock.
+func (s *Store) clock(now time.Time) string {
+	if !s.callerClk {
+		return ""
+	}
+	return strconv.FormatInt(ms(now), 10)
+}
+
+// dueAt turns an absolute time into a script's clock argument and a delay in
+// ms: under Redis's clock, at is taken relative to this process's clock
+// (floored at now), so a skewed clock shifts nothing.
+func (s *Store) dueAt(at time.Time) (clock string, delayMs int64) {
+	if s.callerClk {
+		return strconv.FormatInt(msCeil(at), 10), 0
+	}
+	d := at.Sub(s.now())
+	if d <= 0 {
+		return "", 0
+	}
+	return "", msCeilDur(d)
+}
+
+// msCeilDur is d in milliseconds, rounded up.
+func msCeilDur(d time.Duration) int64 {
+	return int64((d + time.Millisecond - 1) / time.Millisecond)
+}
+
 // ms is t in Unix milliseconds, rounded down (for "due now").
 func ms(t time.Time) int64 { return t.UnixMilli() }
 
@@ -202,7 +238,7 @@ func (s *Store) Submit(ctx context.Context, c bridge.Change, now time.Time) (bri
 	}
 	res, err := submitScript.Run(ctx, s.rdb,
 		[]string{s.userKey(c.UserID), s.dueKey(), s.parkedKey(), eventKey},
-		hasEvent, s.eventTTL.Milliseconds(), timeKey(c.EventTime), fp, desired, ms(now), c.UserID,
+		hasEvent, s.eventTTL.Milliseconds(), timeKey(c.EventTime), fp, desired, s.clock(now), c.UserID,
 	).Text()
 	if err != nil {
 		return 0, fmt.Errorf("redis submit: %w", err)
@@ -225,12 +261,15 @@ func (s *Store) Claim(ctx context.Context, now time.Time, lease time.Duration, m
 	if max <= 0 {
 		return nil, nil
 	}
+	if lease <= 0 {
+		return nil, fmt.Errorf("lease must be positive, got %s", lease)
+	}
 	base, err := newToken()
 	if err != nil {
 		return nil, err
 	}
 	res, err := claimScript.Run(ctx, s.rdb, []string{s.dueKey()},
-		ms(now), msCeil(now.Add(lease)), max, base, s.userPrefix(),
+		s.clock(now), msCeilDur(lease), max, base, s.userPrefix(),
 	).Slice()
 	if err != nil {
 		return nil, fmt.Errorf("redis claim: %w", err)
@@ -293,28 +332,29 @@ func (s *Store) Complete(ctx context.Context, j bridge.Job, applied *bridge.Appl
 		has = "1"
 	}
 	n, err := completeScript.Run(ctx, s.rdb, []string{s.userKey(j.UserID), s.dueKey()},
-		j.Token, j.Rev, j.UserID, ms(now), has, body).Int64()
+		j.Token, j.Rev, j.UserID, s.clock(now), has, body).Int64()
 	return leaseResult("complete", n, err)
 }
 
 // Retry ends the lease and makes the user due at at; see bridge.Queue.
 func (s *Store) Retry(ctx context.Context, j bridge.Job, at time.Time, attempts int, lastErr string) error {
+	clock, delay := s.dueAt(at)
 	n, err := retryScript.Run(ctx, s.rdb, []string{s.userKey(j.UserID), s.dueKey()},
-		j.Token, j.Rev, j.UserID, msCeil(at), attempts, lastErr).Int64()
+		j.Token, j.Rev, j.UserID, clock, delay, attempts, lastErr).Int64()
 	return leaseResult("retry", n, err)
 }
 
 // Park ends the lease and sets the user aside with reason; see bridge.Queue.
 func (s *Store) Park(ctx context.Context, j bridge.Job, reason string, now time.Time) error {
 	n, err := parkScript.Run(ctx, s.rdb, []string{s.userKey(j.UserID), s.dueKey(), s.parkedKey()},
-		j.Token, j.Rev, j.UserID, ms(now), reason).Int64()
+		j.Token, j.Rev, j.UserID, s.clock(now), reason, ms(now)).Int64()
 	return leaseResult("park", n, err)
 }
 
 // Release gives the lease back without recording anything; the user is due at now.
 func (s *Store) Release(ctx context.Context, j bridge.Job, now time.Time) error {
 	n, err := releaseScript.Run(ctx, s.rdb, []string{s.userKey(j.UserID), s.dueKey()},
-		j.Token, j.Rev, j.UserID, ms(now)).Int64()
+		j.Token, j.Rev, j.UserID, s.clock(now)).Int64()
 	return leaseResult("release", n, err)
 }
 
@@ -345,7 +385,7 @@ func (s *Store) ListParked(ctx context.Context) ([]bridge.Parked, error) {
 // Unpark makes a parked user due at now; it reports false when the user was not parked.
 func (s *Store) Unpark(ctx context.Context, userID string, now time.Time) (bool, error) {
 	n, err := unparkScript.Run(ctx, s.rdb, []string{s.userKey(userID), s.dueKey(), s.parkedKey()},
-		userID, ms(now)).Int64()
+		userID, s.clock(now)).Int64()
 	if err != nil {
 		return false, fmt.Errorf("redis unpark: %w", err)
 	}
@@ -393,7 +433,7 @@ func (s *Store) SetMapping(ctx context.Context, m bridge.Mapping, now time.Time)
 	}
 	u := m.SlackUserID
 	err = setMappingScript.Run(ctx, s.rdb, []string{s.userKey(u), s.dueKey(), s.parkedKey(), s.mappingsKey()},
-		u, ms(now), b, m.EntraID, string(m.Source)).Err()
+		u, s.clock(now), b, m.EntraID, string(m.Source)).Err()
 	if err != nil {
 		return fmt.Errorf("redis set mapping: %w", err)
 	}
@@ -404,7 +444,7 @@ func (s *Store) SetMapping(ctx context.Context, m bridge.Mapping, now time.Time)
 func (s *Store) DeleteMapping(ctx context.Context, slackUserID string, now time.Time) (bool, error) {
 	u := slackUserID
 	n, err := deleteMappingScript.Run(ctx, s.rdb, []string{s.userKey(u), s.dueKey(), s.parkedKey(), s.mappingsKey()},
-		u, ms(now)).Int64()
+		u, s.clock(now)).Int64()
 	if err != nil {
 		return false, fmt.Errorf("redis delete mapping: %w", err)
 	}
