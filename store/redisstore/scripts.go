@@ -14,6 +14,8 @@ import "github.com/redis/go-redis/v9"
 //	e    last error
 //	tok  lease token while a worker holds the user
 //	pr   park reason while parked
+//	c    the employee's choice (on, off; absent for the default)
+//	h    content of a message a person set in Teams, while held
 //
 // The due sorted set scores a user with its due time, or its lease deadline
 // while leased (Unix ms, by Redis's clock: see clockFn). The parked sorted set scores a user with the time
@@ -75,7 +77,7 @@ local ids = redis.call('ZRANGE', KEYS[1], '-inf', now, 'BYSCORE', 'LIMIT', 0, to
 local out = {}
 for i, id in ipairs(ids) do
   local k = ARGV[5] .. id
-  local v = redis.call('HMGET', k, 'd', 'rev', 'a', 'n', 'e', 'tok')
+  local v = redis.call('HMGET', k, 'd', 'rev', 'a', 'n', 'e', 'tok', 'c', 'h')
   if not v[1] then
     redis.call('ZREM', KEYS[1], id)
   else
@@ -86,7 +88,7 @@ for i, id in ipairs(ids) do
     local tok = ARGV[4] .. '-' .. i
     redis.call('ZADD', KEYS[1], deadline, id)
     redis.call('HSET', k, 'tok', tok)
-    out[#out + 1] = {id, tok, v[1], v[2] or '0', v[3] or '', v[4] or '0', v[5] or ''}
+    out[#out + 1] = {id, tok, v[1], v[2] or '0', v[3] or '', v[4] or '0', v[5] or '', v[7] or '', v[8] or ''}
   end
 end
 return out
@@ -111,6 +113,7 @@ end
 var completeScript = redis.NewScript(leaseCheck + `
 if ARGV[5] == '1' then redis.call('HSET', KEYS[1], 'a', ARGV[6]) end
 redis.call('HSET', KEYS[1], 'n', 0, 'e', '')
+redis.call('HDEL', KEYS[1], 'h')
 if newer then dueAt(clock(ARGV[4])) else redis.call('ZREM', KEYS[2], ARGV[3]) end
 return 1
 `)
@@ -151,6 +154,38 @@ redis.call('ZADD', KEYS[2], clock(ARGV[4]), ARGV[3])
 return 1
 `)
 
+// holdScript: KEYS user, due; ARGV token, rev, user, clock, delayMs, content.
+// Teams shows a message a person set: what was applied no longer shows, and
+// the user is due at clock+delay, or at once when a newer change came in.
+var holdScript = redis.NewScript(leaseCheck + `
+redis.call('HDEL', KEYS[1], 'a')
+redis.call('HSET', KEYS[1], 'h', ARGV[6], 'n', 0, 'e', '')
+local now = clock(ARGV[4])
+if newer then
+  dueAt(now)
+else
+  redis.call('ZADD', KEYS[2], now + tonumber(ARGV[5]), ARGV[3])
+end
+return 1
+`)
+
+// makeDueFn marks a user with a stored change for the workers after a
+// mapping or a choice changed: KEYS user, due; ARGV user, clock. The revision
+// grows (a worker holding the user requeues it on completion) and, unless
+// leased, the user is due now. It does nothing without a stored change.
+const makeDueFn = `
+local function makeDue()
+  if redis.call('HEXISTS', KEYS[1], 'd') == 0 then return end
+  redis.call('HINCRBY', KEYS[1], 'rev', 1)
+  local now = clock(ARGV[2])
+  redis.call('HSET', KEYS[1], 'sub', now, 'n', 0, 'e', '')
+  local tok = redis.call('HGET', KEYS[1], 'tok')
+  local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
+  local leased = tok and tok ~= '' and score and tonumber(score) > now
+  if not leased then redis.call('ZADD', KEYS[2], now, ARGV[1]) end
+end
+`
+
 // unparkFn moves a parked user to the due set: KEYS user, due, parked; ARGV
 // user, clock. It returns 1 when the user was parked.
 const unparkFn = clockFn + `
@@ -176,7 +211,7 @@ return unpark()
 // revision grows (a worker holding the user with the old id requeues it on
 // completion) and, unless leased, the user is due now, so the status follows
 // the mapping.
-var setMappingScript = redis.NewScript(unparkFn + `
+var setMappingScript = redis.NewScript(unparkFn + makeDueFn + `
 local old = redis.call('HGET', KEYS[4], ARGV[1])
 local prev, prevSource = '', ''
 if old then
@@ -189,22 +224,69 @@ end
 if prevSource == 'admin' and ARGV[5] ~= 'admin' then return 0 end
 redis.call('HSET', KEYS[4], ARGV[1], ARGV[3])
 if unpark() == 1 then return 1 end
-if ARGV[4] == '' or prev == ARGV[4] or redis.call('HEXISTS', KEYS[1], 'd') == 0 then return 1 end
-redis.call('HINCRBY', KEYS[1], 'rev', 1)
-local now = clock(ARGV[2])
-redis.call('HSET', KEYS[1], 'sub', now, 'n', 0, 'e', '')
-local tok = redis.call('HGET', KEYS[1], 'tok')
-local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
-local leased = tok and tok ~= '' and score and tonumber(score) > now
-if not leased then redis.call('ZADD', KEYS[2], now, ARGV[1]) end
+if ARGV[4] ~= '' and prev ~= ARGV[4] then makeDue() end
 return 1
 `)
 
 // deleteMappingScript: KEYS user, due, parked, mappings; ARGV user, clock.
-var deleteMappingScript = redis.NewScript(unparkFn + `
-local n = redis.call('HDEL', KEYS[4], ARGV[1])
-unpark()
-return n
+// A parked user is un-parked; a user with a stored change whose mapping named
+// an Entra id is due, so workers clear the account it no longer maps to.
+var deleteMappingScript = redis.NewScript(unparkFn + makeDueFn + `
+local old = redis.call('HGET', KEYS[4], ARGV[1])
+if not old then return 0 end
+redis.call('HDEL', KEYS[4], ARGV[1])
+if unpark() == 1 then return 1 end
+local ok, m = pcall(cjson.decode, old)
+if ok and type(m) == 'table' and type(m['entra_id']) == 'string' and m['entra_id'] ~= '' then makeDue() end
+return 1
+`)
+
+// setChoiceScript: KEYS user, due, parked; ARGV user, clock, choice. A user
+// with a stored change is due now (unless leased); a parked one stays parked.
+var setChoiceScript = redis.NewScript(clockFn + makeDueFn + `
+if ARGV[3] == '' then redis.call('HDEL', KEYS[1], 'c') else redis.call('HSET', KEYS[1], 'c', ARGV[3]) end
+if redis.call('ZSCORE', KEYS[3], ARGV[1]) then return 1 end
+makeDue()
+return 1
+`)
+
+// putOwnedScript: KEYS owned; ARGV entraID, recordJSON, slackUser,
+// ownedByPrefix. It moves the record's entry in the per-Slack-user index.
+var putOwnedScript = redis.NewScript(`
+local old = redis.call('HGET', KEYS[1], ARGV[1])
+if old then
+  local ok, o = pcall(cjson.decode, old)
+  if ok and type(o) == 'table' and type(o['slack_user_id']) == 'string' and o['slack_user_id'] ~= ARGV[3] then
+    redis.call('SREM', ARGV[4] .. o['slack_user_id'], ARGV[1])
+  end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('SADD', ARGV[4] .. ARGV[3], ARGV[1])
+return 1
+`)
+
+// deleteOwnedScript: KEYS owned; ARGV entraID, ownedByPrefix.
+var deleteOwnedScript = redis.NewScript(`
+local old = redis.call('HGET', KEYS[1], ARGV[1])
+if not old then return 0 end
+local ok, o = pcall(cjson.decode, old)
+if ok and type(o) == 'table' and type(o['slack_user_id']) == 'string' then
+  redis.call('SREM', ARGV[2] .. o['slack_user_id'], ARGV[1])
+end
+redis.call('HDEL', KEYS[1], ARGV[1])
+return 1
+`)
+
+// ownedByScript: KEYS owned, ownedBy; returns the records indexed under one Slack user.
+var ownedByScript = redis.NewScript(`
+local ids = redis.call('SMEMBERS', KEYS[2])
+if #ids == 0 then return {} end
+local out = {}
+local vals = redis.call('HMGET', KEYS[1], unpack(ids))
+for i, v in ipairs(vals) do
+  if v then out[#out + 1] = v end
+end
+return out
 `)
 
 // listParkedScript: KEYS parked; ARGV userKeyPrefix. Returns user, since, reason triples.

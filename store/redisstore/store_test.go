@@ -90,6 +90,30 @@ func basicFlow(t *testing.T, s *Store) {
 	if err != nil || len(ms) != 1 {
 		t.Fatalf("ListMappings = %+v, %v", ms, err)
 	}
+	// The people-first records: each a script on the same slot.
+	if err := s.Hold(ctx, jobs[0], "Busy (set in Teams)", time.Now()); err != nil {
+		t.Fatalf("Hold: %v", err)
+	}
+	if err := s.SetChoice(ctx, "U001", bridge.ChoiceOff, t0); err != nil {
+		t.Fatalf("SetChoice: %v", err)
+	}
+	if r, ok, err := s.User(ctx, "U001"); err != nil || !ok || r.Choice != bridge.ChoiceOff || r.Held != "Busy (set in Teams)" {
+		t.Fatalf("User = %+v, %v, %v", r, ok, err)
+	}
+	o := bridge.Owned{EntraID: m.EntraID, SlackUserID: "U001", Content: "🌴 Lunch", WrittenAt: t0}
+	if err := s.PutOwned(ctx, o); err != nil {
+		t.Fatalf("PutOwned: %v", err)
+	}
+	if os, err := s.OwnedBy(ctx, "U001"); err != nil || len(os) != 1 || os[0].Content != o.Content {
+		t.Fatalf("OwnedBy = %+v, %v", os, err)
+	}
+	if err := s.DeleteOwned(ctx, m.EntraID); err != nil {
+		t.Fatalf("DeleteOwned: %v", err)
+	}
+	jobs, err = s.Claim(ctx, t0.Add(7*time.Second), time.Minute, 50)
+	if err != nil || len(jobs) != 1 || jobs[0].UserID != "U001" || jobs[0].Choice != bridge.ChoiceOff {
+		t.Fatalf("Claim after SetChoice = %+v, %v; want U001, due at once", jobs, err)
+	}
 	st, err := s.Stats(ctx, t0.Add(7*time.Second))
 	if err != nil || st.Due != 1 || st.Parked != 0 {
 		t.Fatalf("Stats = %+v, %v; want Due 1 (leased), Parked 0", st, err)
