@@ -47,6 +47,13 @@ const (
 //     ran out. Any use of an invalid token returns bridge.ErrLeaseLost and
 //     changes nothing.
 //   - Claim returns the users due longest first.
+//   - A deactivation is never Unchanged against a change that was not one.
+//   - SetChoice, a SetMapping with a new Entra id and a DeleteMapping of an
+//     entry that named one grow Rev and make a user with a stored change due
+//     at now (after its lease, when leased); a parked user stays parked
+//     under SetChoice.
+//   - Hold forgets Applied, resets Attempts and LastError, and keeps the
+//     held content through later changes until a Complete clears it.
 func Run(t *testing.T, open func(t *testing.T) store.Backend) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
