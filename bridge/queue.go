@@ -59,6 +59,11 @@ type Job struct {
 	// Token identifies the lease; a worker whose lease was taken over can no
 	// longer complete, retry or park the job.
 	Token string
+	// Choice is the employee's own choice about the mirror.
+	Choice MirrorChoice
+	// Held is the content of a message a person set in Teams that the
+	// bridge left alone at the last Hold; "" when the user is not held.
+	Held string
 }
 
 // ErrLeaseLost is returned by a Queue when the job's lease is no longer held
@@ -90,6 +95,11 @@ type Queue interface {
 	Park(ctx context.Context, j Job, reason string, now time.Time) error
 	// Release gives the lease back without recording anything (shutdown).
 	Release(ctx context.Context, j Job, now time.Time) error
+	// Hold releases the lease because Teams shows a message a person set:
+	// it remembers content as the user's held message (Job.Held, until a
+	// Complete clears it), forgets what was applied, and makes the user due
+	// again at recheck; a newer accepted change makes it due at once.
+	Hold(ctx context.Context, j Job, content string, recheck time.Time) error
 }
 
 // Parked is a user set aside after a permanent failure.
@@ -107,6 +117,9 @@ type Admin interface {
 	Unpark(ctx context.Context, userID string, now time.Time) (bool, error)
 	// Stats reports the queue depth and the due time of the oldest due user.
 	Stats(ctx context.Context, now time.Time) (QueueStats, error)
+	// User returns everything the store knows of one Slack user; false when
+	// it knows nothing.
+	User(ctx context.Context, slackUserID string) (UserRecord, bool, error)
 }
 
 // QueueStats describes the queue for metrics.

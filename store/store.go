@@ -25,8 +25,8 @@ type Backend interface {
 	bridge.Queue
 	bridge.Admin
 	bridge.MappingStore
-	// (ownership: next step) bridge.OwnershipStore
-	// (choice: next step) bridge.ChoiceStore
+	bridge.OwnershipStore
+	bridge.ChoiceStore
 	// Limiter returns a client of the store's one Graph rate budget: every
 	// limiter of one store (and, for a shared store, of every replica) draws
 	// on the same budget, and a Penalize through one holds back all.

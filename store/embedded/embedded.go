@@ -28,7 +28,9 @@
 // Bucket due indexes the users with work waiting, keyed by big-endian due
 // time (or lease deadline while leased) followed by the user id, so Claim
 // reads only the users that are due. Bucket parked lists parked users;
-// bucket mappings holds Slack → Entra mappings. Buckets events and
+// bucket mappings holds Slack → Entra mappings. Bucket owned holds, per Entra
+// id, what the bridge may have written there; bucket owned_by indexes those
+// records by Slack user. Buckets events and
 // events_by_time remember Slack event ids for the dedupe window; each Submit
 // prunes a bounded number of expired ones.
 package embedded
@@ -123,9 +125,11 @@ type Store struct {
 }
 
 var (
-	_ bridge.Queue        = (*Store)(nil)
-	_ bridge.Admin        = (*Store)(nil)
-	_ bridge.MappingStore = (*Store)(nil)
+	_ bridge.Queue          = (*Store)(nil)
+	_ bridge.Admin          = (*Store)(nil)
+	_ bridge.MappingStore   = (*Store)(nil)
+	_ bridge.OwnershipStore = (*Store)(nil)
+	_ bridge.ChoiceStore    = (*Store)(nil)
 )
 
 // Open opens (creating if needed) the store in dir, in the file dir/statusbridge.db.

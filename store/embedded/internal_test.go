@@ -229,3 +229,37 @@ func TestClaimReadsOnlyDueEntries(t *testing.T) {
 		t.Fatalf("Claim = %d jobs, %v; want the 3 due", len(jobs), err)
 	}
 }
+
+// TestOldDataFileGainsNewBuckets: a data file written before the ownership
+// buckets existed opens, and the new records work.
+func TestOldDataFileGainsNewBuckets(t *testing.T) {
+	dir := t.TempDir()
+	db, err := bolt.Open(dir+"/"+FileName, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bMeta, bUsers, bDue, bParked, bMappings, bEvents, bEventsByTime} {
+			if _, err := tx.CreateBucket(name); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket(bMeta).Put(kVersion, []byte("1"))
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatalf("Open of an older data file: %v", err)
+	}
+	defer s.Close()
+	o := bridge.Owned{EntraID: "6e1f0a52-3c0b-4b8e-9d7e-1b2c3d4e5f60", SlackUserID: "U001", Content: "x"}
+	if err := s.PutOwned(t.Context(), o); err != nil {
+		t.Fatalf("PutOwned: %v", err)
+	}
+	if got, err := s.OwnedBy(t.Context(), "U001"); err != nil || len(got) != 1 {
+		t.Fatalf("OwnedBy = %+v, %v", got, err)
+	}
+}

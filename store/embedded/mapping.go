@@ -62,18 +62,7 @@ func (s *Store) SetMapping(ctx context.Context, m bridge.Mapping, now time.Time)
 		if err != nil || unparked || m.EntraID == "" || m.EntraID == prev.EntraID {
 			return err
 		}
-		r, err := getUser(tx, m.SlackUserID)
-		if err != nil || r == nil || r.Desired == nil {
-			return err
-		}
-		r.Rev++
-		r.ChangedAt, r.Attempts, r.LastError = now, 0, ""
-		if r.Token == "" || !r.Queued || r.Slot <= nanos(now) {
-			if err := setSlot(tx, m.SlackUserID, r, nanos(now)); err != nil {
-				return err
-			}
-		}
-		return putUser(tx, m.SlackUserID, r)
+		return makeDue(tx, m.SlackUserID, now)
 	})
 	if errors.Is(err, errNoChange) {
 		return nil
@@ -81,21 +70,28 @@ func (s *Store) SetMapping(ctx context.Context, m bridge.Mapping, now time.Time)
 	return err
 }
 
-// DeleteMapping deletes a mapping and un-parks the user; it reports false when
-// there was no mapping.
+// DeleteMapping deletes a mapping and un-parks the user; a user with a stored
+// change whose mapping named an Entra id is due, so workers can clear that
+// account. It reports false when there was no mapping.
 func (s *Store) DeleteMapping(ctx context.Context, slackUserID string, now time.Time) (bool, error) {
 	var ok bool
 	err := s.update(ctx, func(tx *bolt.Tx) error {
 		b := tx.Bucket(bMappings)
-		if b.Get([]byte(slackUserID)) == nil {
+		old := b.Get([]byte(slackUserID))
+		if old == nil {
 			return errNoChange
 		}
+		var prev bridge.Mapping
+		_ = json.Unmarshal(old, &prev)
 		ok = true
 		if err := b.Delete([]byte(slackUserID)); err != nil {
 			return err
 		}
-		_, err := unparkDue(tx, slackUserID, now)
-		return err
+		unparked, err := unparkDue(tx, slackUserID, now)
+		if err != nil || unparked || prev.EntraID == "" {
+			return err
+		}
+		return makeDue(tx, slackUserID, now)
 	})
 	return ok, err
 }

@@ -25,6 +25,8 @@ var (
 	bMappings     = []byte("mappings")
 	bEvents       = []byte("events")
 	bEventsByTime = []byte("events_by_time")
+	bOwned        = []byte("owned")
+	bOwnedBy      = []byte("owned_by")
 	kVersion      = []byte("version")
 )
 
@@ -37,12 +39,20 @@ func initBuckets(tx *bolt.Tx) error {
 		if err != nil || v > schemaVersion {
 			return fmt.Errorf("data file has schema version %q; this statusbridge reads version %d", m.Get(kVersion), schemaVersion)
 		}
-		return errNoChange
 	}
-	for _, name := range [][]byte{bMeta, bUsers, bDue, bParked, bMappings, bEvents, bEventsByTime} {
-		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+	// Buckets added since a data file was created are created when it is opened.
+	created := false
+	for _, name := range [][]byte{bMeta, bUsers, bDue, bParked, bMappings, bEvents, bEventsByTime, bOwned, bOwnedBy} {
+		if tx.Bucket(name) != nil {
+			continue
+		}
+		if _, err := tx.CreateBucket(name); err != nil {
 			return err
 		}
+		created = true
+	}
+	if !created {
+		return errNoChange
 	}
 	return tx.Bucket(bMeta).Put(kVersion, []byte(strconv.Itoa(schemaVersion)))
 }
@@ -65,6 +75,16 @@ type userRec struct {
 	// Parked is the reason the user is set aside; empty when not parked.
 	Parked      string    `json:"parked,omitempty"`
 	ParkedSince time.Time `json:"parked_since,omitzero"`
+	// Choice is the employee's own choice about the mirror.
+	Choice bridge.MirrorChoice `json:"choice,omitempty"`
+	// Held is the message a person set in Teams, while the user is held.
+	Held string `json:"held,omitempty"`
+}
+
+// sameAsks reports whether two changes ask the same of Teams: equal status
+// content and the same deactivation.
+func sameAsks(a, b bridge.Change) bool {
+	return a.Status == b.Status && a.Deactivated == b.Deactivated
 }
 
 // nanos turns t into the due index's clock; times before 1970 count as 0.
@@ -175,7 +195,7 @@ func (s *Store) Submit(ctx context.Context, c bridge.Change, now time.Time) (bri
 		switch {
 		case r.Desired != nil && c.EventTime.Before(r.Desired.EventTime):
 			out = bridge.Stale
-		case r.Desired != nil && r.Desired.Status == c.Status:
+		case r.Desired != nil && sameAsks(*r.Desired, c):
 			out = bridge.Unchanged
 			if c.EventTime.After(r.Desired.EventTime) {
 				// Remember the later time, so a change older than it stays stale.
@@ -343,6 +363,8 @@ func (s *Store) Claim(ctx context.Context, now time.Time, lease time.Duration, m
 				Attempts:  r.Attempts,
 				LastError: r.LastError,
 				Token:     tok,
+				Choice:    r.Choice,
+				Held:      r.Held,
 			})
 		}
 		return nil
@@ -389,6 +411,7 @@ func (s *Store) Complete(ctx context.Context, j bridge.Job, applied *bridge.Appl
 			a := *applied
 			r.Applied = &a
 		}
+		r.Held = ""
 		newer, err := requeueNewer(tx, j, r)
 		if err != nil || newer {
 			return err
@@ -439,6 +462,107 @@ func (s *Store) Release(ctx context.Context, j bridge.Job, now time.Time) error 
 		}
 		return setSlot(tx, j.UserID, r, nanos(now))
 	})
+}
+
+// Hold releases the lease because Teams shows a message a person set: it
+// remembers content, forgets what was applied, and makes the user due at
+// recheck, or at once when a newer change came in meanwhile.
+func (s *Store) Hold(ctx context.Context, j bridge.Job, content string, recheck time.Time) error {
+	return s.leased(ctx, j, func(tx *bolt.Tx, r *userRec) error {
+		r.Held, r.Applied = content, nil
+		r.Attempts, r.LastError = 0, ""
+		if newer, err := requeueNewer(tx, j, r); err != nil || newer {
+			return err
+		}
+		return setSlot(tx, j.UserID, r, nanos(recheck))
+	})
+}
+
+// makeDue marks a user with a stored change for the workers after its
+// mapping or choice changed: the revision grows (a worker holding the user
+// requeues it on completion) and, unless leased, the user is due at now.
+func makeDue(tx *bolt.Tx, id string, now time.Time) error {
+	r, err := getUser(tx, id)
+	if err != nil || r == nil || r.Desired == nil {
+		return err
+	}
+	r.Rev++
+	r.ChangedAt, r.Attempts, r.LastError = now, 0, ""
+	if r.Token == "" || !r.Queued || r.Slot <= nanos(now) {
+		if err := setSlot(tx, id, r, nanos(now)); err != nil {
+			return err
+		}
+	}
+	return putUser(tx, id, r)
+}
+
+// User returns everything stored about one Slack user.
+func (s *Store) User(ctx context.Context, slackUserID string) (bridge.UserRecord, bool, error) {
+	var rec bridge.UserRecord
+	var ok bool
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		r, err := getUser(tx, slackUserID)
+		if err != nil || r == nil {
+			return err
+		}
+		ok = true
+		rec = bridge.UserRecord{
+			UserID:       slackUserID,
+			Desired:      r.Desired,
+			Applied:      r.Applied,
+			Choice:       r.Choice,
+			Held:         r.Held,
+			ParkedReason: r.Parked,
+			Attempts:     r.Attempts,
+			LastError:    r.LastError,
+		}
+		if r.Queued {
+			rec.Due = time.Unix(0, r.Slot).UTC()
+		}
+		return nil
+	})
+	if err != nil {
+		return bridge.UserRecord{}, false, err
+	}
+	return rec, ok, nil
+}
+
+// SetChoice records an employee's choice and makes a user with a stored
+// change due at now (unless leased); a parked user stays parked.
+func (s *Store) SetChoice(ctx context.Context, slackUserID string, c bridge.MirrorChoice, now time.Time) error {
+	if slackUserID == "" {
+		return errors.New("choice has no Slack user id")
+	}
+	return s.update(ctx, func(tx *bolt.Tx) error {
+		r, err := getUser(tx, slackUserID)
+		if err != nil {
+			return err
+		}
+		if r == nil {
+			r = &userRec{}
+		}
+		r.Choice = c
+		if err := putUser(tx, slackUserID, r); err != nil {
+			return err
+		}
+		if r.Parked != "" {
+			return nil
+		}
+		return makeDue(tx, slackUserID, now)
+	})
+}
+
+// Choice returns an employee's choice; bridge.ChoiceDefault when none was made.
+func (s *Store) Choice(ctx context.Context, slackUserID string) (bridge.MirrorChoice, error) {
+	var c bridge.MirrorChoice
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		r, err := getUser(tx, slackUserID)
+		if err == nil && r != nil {
+			c = r.Choice
+		}
+		return err
+	})
+	return c, err
 }
 
 // ListParked lists parked users, ordered by user id.

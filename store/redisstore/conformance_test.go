@@ -17,7 +17,7 @@ func TestConformance(t *testing.T) {
 	srv := redistest.Start(t)
 	storetest.Run(t, func(t *testing.T) store.Backend {
 		s, err := redisstore.Open(t.Context(), srv.URL(),
-			redisstore.WithPrefix(fmt.Sprintf("c%d", prefixes.Add(1))),
+			redisstore.WithPrefix(fmt.Sprintf("c%d", prefixes.Add(1))), redisstore.CallerClock(),
 			redisstore.WithLimit(redisstore.LimiterConfig{Rate: storetest.LimitRate, Period: storetest.LimitPeriod, Burst: 1}),
 		)
 		if err != nil {

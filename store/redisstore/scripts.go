@@ -14,15 +14,32 @@ import "github.com/redis/go-redis/v9"
 //	e    last error
 //	tok  lease token while a worker holds the user
 //	pr   park reason while parked
+//	c    the employee's choice (on, off; absent for the default)
+//	h    content of a message a person set in Teams, while held
 //
 // The due sorted set scores a user with its due time, or its lease deadline
-// while leased (Unix ms). The parked sorted set scores a user with the time
+// while leased (Unix ms, by Redis's clock: see clockFn). The parked sorted set scores a user with the time
 // it was parked. Scripts reach user hashes they did not get in KEYS only
 // through the shared hash tag, so they stay on one Cluster slot.
 
+// clockFn starts every script that reads the clock. clock(arg) is Redis's
+// own TIME in Unix ms when arg is empty, so that due times and lease
+// deadlines never depend on a replica's clock; tests that drive the clock
+// pass their own time as arg (CallerClock). redis.replicate_commands lets a
+// script write after TIME on Redis before 5; it is a no-op on later ones.
+const clockFn = `
+if redis.replicate_commands then redis.replicate_commands() end
+local function clock(arg)
+  if arg ~= '' then return tonumber(arg) end
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+`
+
 // submitScript: KEYS user, due, parked, event; ARGV hasEvent, eventTTLms,
-// timeKey, fingerprint, desiredJSON, nowMs, user.
-var submitScript = redis.NewScript(`
+// timeKey, fingerprint, desiredJSON, clock, user.
+var submitScript = redis.NewScript(clockFn + `
+local now = clock(ARGV[6])
 if ARGV[1] == '1' then
   if not redis.call('SET', KEYS[4], '1', 'NX', 'PX', ARGV[2]) then return 'duplicate' end
 end
@@ -35,10 +52,9 @@ if cur[1] then
   end
 end
 redis.call('HINCRBY', KEYS[1], 'rev', 1)
-redis.call('HSET', KEYS[1], 'd', ARGV[5], 't', ARGV[3], 'f', ARGV[4], 'sub', ARGV[6], 'n', 0, 'e', '')
+redis.call('HSET', KEYS[1], 'd', ARGV[5], 't', ARGV[3], 'f', ARGV[4], 'sub', now, 'n', 0, 'e', '')
 redis.call('HDEL', KEYS[1], 'pr')
 redis.call('ZREM', KEYS[3], ARGV[7])
-local now = tonumber(ARGV[6])
 local score = redis.call('ZSCORE', KEYS[2], ARGV[7])
 if score then score = tonumber(score) end
 local leased = cur[3] and cur[3] ~= '' and score and score > now
@@ -48,17 +64,20 @@ end
 return 'accepted'
 `)
 
-// claimScript: KEYS due; ARGV nowMs, deadlineMs, max, tokenBase, userKeyPrefix.
+// claimScript: KEYS due; ARGV clock, leaseMs, max, tokenBase, userKeyPrefix.
+// The lease runs until Redis's clock reads now+lease.
 // A lease token still in place belongs to a worker that never recorded an
 // outcome (it crashed, or its lease ran out mid-call): its Graph call may
 // have changed Teams, so the recorded applied state is dropped and the next
 // worker sends the desired message instead of trusting it.
-var claimScript = redis.NewScript(`
-local ids = redis.call('ZRANGE', KEYS[1], '-inf', ARGV[1], 'BYSCORE', 'LIMIT', 0, tonumber(ARGV[3]))
+var claimScript = redis.NewScript(clockFn + `
+local now = clock(ARGV[1])
+local deadline = now + tonumber(ARGV[2])
+local ids = redis.call('ZRANGE', KEYS[1], '-inf', now, 'BYSCORE', 'LIMIT', 0, tonumber(ARGV[3]))
 local out = {}
 for i, id in ipairs(ids) do
   local k = ARGV[5] .. id
-  local v = redis.call('HMGET', k, 'd', 'rev', 'a', 'n', 'e', 'tok')
+  local v = redis.call('HMGET', k, 'd', 'rev', 'a', 'n', 'e', 'tok', 'c', 'h')
   if not v[1] then
     redis.call('ZREM', KEYS[1], id)
   else
@@ -67,9 +86,9 @@ for i, id in ipairs(ids) do
       v[3] = false
     end
     local tok = ARGV[4] .. '-' .. i
-    redis.call('ZADD', KEYS[1], ARGV[2], id)
+    redis.call('ZADD', KEYS[1], deadline, id)
     redis.call('HSET', k, 'tok', tok)
-    out[#out + 1] = {id, tok, v[1], v[2] or '0', v[3] or '', v[4] or '0', v[5] or ''}
+    out[#out + 1] = {id, tok, v[1], v[2] or '0', v[3] or '', v[4] or '0', v[5] or '', v[7] or '', v[8] or ''}
   end
 end
 return out
@@ -78,7 +97,7 @@ return out
 // leaseCheck is the common head of the scripts that end a lease: KEYS user,
 // due; ARGV token, rev, …. It returns 0 when the token no longer holds the
 // lease, and sets newer when a change came in since the claim.
-const leaseCheck = `
+const leaseCheck = clockFn + `
 local cur = redis.call('HMGET', KEYS[1], 'tok', 'rev', 'sub')
 if not cur[1] or cur[1] == '' or cur[1] ~= ARGV[1] then return 0 end
 redis.call('HDEL', KEYS[1], 'tok')
@@ -90,73 +109,109 @@ local function dueAt(ms)
 end
 `
 
-// completeScript: KEYS user, due; ARGV token, rev, user, nowMs, hasApplied, appliedJSON.
+// completeScript: KEYS user, due; ARGV token, rev, user, clock, hasApplied, appliedJSON.
 var completeScript = redis.NewScript(leaseCheck + `
 if ARGV[5] == '1' then redis.call('HSET', KEYS[1], 'a', ARGV[6]) end
 redis.call('HSET', KEYS[1], 'n', 0, 'e', '')
-if newer then dueAt(tonumber(ARGV[4])) else redis.call('ZREM', KEYS[2], ARGV[3]) end
+redis.call('HDEL', KEYS[1], 'h')
+if newer then dueAt(clock(ARGV[4])) else redis.call('ZREM', KEYS[2], ARGV[3]) end
 return 1
 `)
 
-// retryScript: KEYS user, due; ARGV token, rev, user, atMs, attempts, lastErr.
+// retryScript: KEYS user, due; ARGV token, rev, user, clock, delayMs,
+// attempts, lastErr. The user is due at clock+delay.
 // The failed attempt may still have reached Teams (a call that timed out after
 // Graph applied it), so the recorded applied state is dropped: the next
 // attempt sends the desired message even when it equals the one recorded.
 var retryScript = redis.NewScript(leaseCheck + `
 redis.call('HDEL', KEYS[1], 'a')
+local now = clock(ARGV[4])
 if newer then
-  dueAt(tonumber(ARGV[4]))
+  dueAt(now)
 else
-  redis.call('HSET', KEYS[1], 'n', ARGV[5], 'e', ARGV[6])
-  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
+  redis.call('HSET', KEYS[1], 'n', ARGV[6], 'e', ARGV[7])
+  redis.call('ZADD', KEYS[2], now + tonumber(ARGV[5]), ARGV[3])
 end
 return 1
 `)
 
-// parkScript: KEYS user, due, parked; ARGV token, rev, user, nowMs, reason.
+// parkScript: KEYS user, due, parked; ARGV token, rev, user, clock, reason,
+// sinceMs (the caller's time, shown as the time the user was parked).
 var parkScript = redis.NewScript(leaseCheck + `
 if newer then
-  dueAt(tonumber(ARGV[4]))
+  dueAt(clock(ARGV[4]))
 else
   redis.call('ZREM', KEYS[2], ARGV[3])
-  redis.call('ZADD', KEYS[3], ARGV[4], ARGV[3])
+  redis.call('ZADD', KEYS[3], ARGV[6], ARGV[3])
   redis.call('HSET', KEYS[1], 'pr', ARGV[5])
 end
 return 1
 `)
 
-// releaseScript: KEYS user, due; ARGV token, rev, user, nowMs.
+// releaseScript: KEYS user, due; ARGV token, rev, user, clock.
 var releaseScript = redis.NewScript(leaseCheck + `
-redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
+redis.call('ZADD', KEYS[2], clock(ARGV[4]), ARGV[3])
 return 1
 `)
 
+// holdScript: KEYS user, due; ARGV token, rev, user, clock, delayMs, content.
+// Teams shows a message a person set: what was applied no longer shows, and
+// the user is due at clock+delay, or at once when a newer change came in.
+var holdScript = redis.NewScript(leaseCheck + `
+redis.call('HDEL', KEYS[1], 'a')
+redis.call('HSET', KEYS[1], 'h', ARGV[6], 'n', 0, 'e', '')
+local now = clock(ARGV[4])
+if newer then
+  dueAt(now)
+else
+  redis.call('ZADD', KEYS[2], now + tonumber(ARGV[5]), ARGV[3])
+end
+return 1
+`)
+
+// makeDueFn marks a user with a stored change for the workers after a
+// mapping or a choice changed: KEYS user, due; ARGV user, clock. The revision
+// grows (a worker holding the user requeues it on completion) and, unless
+// leased, the user is due now. It does nothing without a stored change.
+const makeDueFn = `
+local function makeDue()
+  if redis.call('HEXISTS', KEYS[1], 'd') == 0 then return end
+  redis.call('HINCRBY', KEYS[1], 'rev', 1)
+  local now = clock(ARGV[2])
+  redis.call('HSET', KEYS[1], 'sub', now, 'n', 0, 'e', '')
+  local tok = redis.call('HGET', KEYS[1], 'tok')
+  local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
+  local leased = tok and tok ~= '' and score and tonumber(score) > now
+  if not leased then redis.call('ZADD', KEYS[2], now, ARGV[1]) end
+end
+`
+
 // unparkFn moves a parked user to the due set: KEYS user, due, parked; ARGV
-// user, nowMs. It returns 1 when the user was parked.
-const unparkFn = `
+// user, clock. It returns 1 when the user was parked.
+const unparkFn = clockFn + `
 local function unpark()
   if not redis.call('ZSCORE', KEYS[3], ARGV[1]) then return 0 end
   redis.call('ZREM', KEYS[3], ARGV[1])
   redis.call('HDEL', KEYS[1], 'pr')
   redis.call('HSET', KEYS[1], 'n', 0)
-  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+  redis.call('ZADD', KEYS[2], clock(ARGV[2]), ARGV[1])
   return 1
 end
 `
 
-// unparkScript: KEYS user, due, parked; ARGV user, nowMs.
+// unparkScript: KEYS user, due, parked; ARGV user, clock.
 var unparkScript = redis.NewScript(unparkFn + `
 return unpark()
 `)
 
-// setMappingScript: KEYS user, due, parked, mappings; ARGV user, nowMs,
+// setMappingScript: KEYS user, due, parked, mappings; ARGV user, clock,
 // mappingJSON, entraID, source. An admin's entry is never replaced by a
 // discovered or negative one (it returns 0 then). A parked user is
 // un-parked. When the Entra id changes for a user with a desired state, the
 // revision grows (a worker holding the user with the old id requeues it on
 // completion) and, unless leased, the user is due now, so the status follows
 // the mapping.
-var setMappingScript = redis.NewScript(unparkFn + `
+var setMappingScript = redis.NewScript(unparkFn + makeDueFn + `
 local old = redis.call('HGET', KEYS[4], ARGV[1])
 local prev, prevSource = '', ''
 if old then
@@ -169,22 +224,69 @@ end
 if prevSource == 'admin' and ARGV[5] ~= 'admin' then return 0 end
 redis.call('HSET', KEYS[4], ARGV[1], ARGV[3])
 if unpark() == 1 then return 1 end
-if ARGV[4] == '' or prev == ARGV[4] or redis.call('HEXISTS', KEYS[1], 'd') == 0 then return 1 end
-redis.call('HINCRBY', KEYS[1], 'rev', 1)
-redis.call('HSET', KEYS[1], 'sub', ARGV[2], 'n', 0, 'e', '')
-local now = tonumber(ARGV[2])
-local tok = redis.call('HGET', KEYS[1], 'tok')
-local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
-local leased = tok and tok ~= '' and score and tonumber(score) > now
-if not leased then redis.call('ZADD', KEYS[2], now, ARGV[1]) end
+if ARGV[4] ~= '' and prev ~= ARGV[4] then makeDue() end
 return 1
 `)
 
-// deleteMappingScript: KEYS user, due, parked, mappings; ARGV user, nowMs.
-var deleteMappingScript = redis.NewScript(unparkFn + `
-local n = redis.call('HDEL', KEYS[4], ARGV[1])
-unpark()
-return n
+// deleteMappingScript: KEYS user, due, parked, mappings; ARGV user, clock.
+// A parked user is un-parked; a user with a stored change whose mapping named
+// an Entra id is due, so workers clear the account it no longer maps to.
+var deleteMappingScript = redis.NewScript(unparkFn + makeDueFn + `
+local old = redis.call('HGET', KEYS[4], ARGV[1])
+if not old then return 0 end
+redis.call('HDEL', KEYS[4], ARGV[1])
+if unpark() == 1 then return 1 end
+local ok, m = pcall(cjson.decode, old)
+if ok and type(m) == 'table' and type(m['entra_id']) == 'string' and m['entra_id'] ~= '' then makeDue() end
+return 1
+`)
+
+// setChoiceScript: KEYS user, due, parked; ARGV user, clock, choice. A user
+// with a stored change is due now (unless leased); a parked one stays parked.
+var setChoiceScript = redis.NewScript(clockFn + makeDueFn + `
+if ARGV[3] == '' then redis.call('HDEL', KEYS[1], 'c') else redis.call('HSET', KEYS[1], 'c', ARGV[3]) end
+if redis.call('ZSCORE', KEYS[3], ARGV[1]) then return 1 end
+makeDue()
+return 1
+`)
+
+// putOwnedScript: KEYS owned; ARGV entraID, recordJSON, slackUser,
+// ownedByPrefix. It moves the record's entry in the per-Slack-user index.
+var putOwnedScript = redis.NewScript(`
+local old = redis.call('HGET', KEYS[1], ARGV[1])
+if old then
+  local ok, o = pcall(cjson.decode, old)
+  if ok and type(o) == 'table' and type(o['slack_user_id']) == 'string' and o['slack_user_id'] ~= ARGV[3] then
+    redis.call('SREM', ARGV[4] .. o['slack_user_id'], ARGV[1])
+  end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('SADD', ARGV[4] .. ARGV[3], ARGV[1])
+return 1
+`)
+
+// deleteOwnedScript: KEYS owned; ARGV entraID, ownedByPrefix.
+var deleteOwnedScript = redis.NewScript(`
+local old = redis.call('HGET', KEYS[1], ARGV[1])
+if not old then return 0 end
+local ok, o = pcall(cjson.decode, old)
+if ok and type(o) == 'table' and type(o['slack_user_id']) == 'string' then
+  redis.call('SREM', ARGV[2] .. o['slack_user_id'], ARGV[1])
+end
+redis.call('HDEL', KEYS[1], ARGV[1])
+return 1
+`)
+
+// ownedByScript: KEYS owned, ownedBy; returns the records indexed under one Slack user.
+var ownedByScript = redis.NewScript(`
+local ids = redis.call('SMEMBERS', KEYS[2])
+if #ids == 0 then return {} end
+local out = {}
+local vals = redis.call('HMGET', KEYS[1], unpack(ids))
+for i, v in ipairs(vals) do
+  if v then out[#out + 1] = v end
+end
+return out
 `)
 
 // listParkedScript: KEYS parked; ARGV userKeyPrefix. Returns user, since, reason triples.

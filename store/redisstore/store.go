@@ -19,10 +19,12 @@
 // Every key starts with the hash tag {prefix} (default {statusbridge}), so
 // each atomic step is one Lua script on one Cluster slot:
 //
-//	{p}:u:<user>      hash: desired change, revision, applied state, attempts, lease, park reason
+//	{p}:u:<user>      hash: desired change, revision, applied state, attempts, lease, park reason, choice, held message
 //	{p}:due           sorted set: due time, or lease deadline while leased (Unix ms)
 //	{p}:parked        sorted set: parked users by the time they were parked
 //	{p}:mappings      hash: Slack user id → mapping (JSON)
+//	{p}:owned         hash: Entra id → what the bridge may have written there (JSON)
+//	{p}:ob:<user>     set: the Entra ids of the owned records of one Slack user
 //	{p}:ev:<event id> event ids seen in the last 24 h (SET NX PX)
 //	{p}:graph:penalty set while Graph asked every replica to hold off
 //	rate:{p}:graph    the GCRA state of the Graph rate limiter
@@ -49,9 +51,11 @@ import (
 )
 
 var (
-	_ bridge.Queue        = (*Store)(nil)
-	_ bridge.Admin        = (*Store)(nil)
-	_ bridge.MappingStore = (*Store)(nil)
+	_ bridge.Queue          = (*Store)(nil)
+	_ bridge.Admin          = (*Store)(nil)
+	_ bridge.MappingStore   = (*Store)(nil)
+	_ bridge.OwnershipStore = (*Store)(nil)
+	_ bridge.ChoiceStore    = (*Store)(nil)
 )
 
 // DefaultPrefix is the key prefix (and hash tag) used unless WithPrefix says otherwise.
@@ -67,6 +71,9 @@ type Store struct {
 	prefix    string
 	eventTTL  time.Duration
 	lazy      bool
+	callerClk bool
+	// now is this process's clock, which Retry's absolute times are read against.
+	now       func() time.Time
 	limit     LimiterConfig
 	closeOnce sync.Once
 	closeErr  error
@@ -82,6 +89,11 @@ func WithPrefix(p string) Option { return func(s *Store) { s.prefix = p } }
 // Lazy skips the check that Redis answers at Open, for a server that should
 // start (and answer 503) while Redis is still down; the URL is still checked.
 func Lazy() Option { return func(s *Store) { s.lazy = true } }
+
+// CallerClock makes due times and lease deadlines follow the now values that
+// callers pass instead of Redis's own clock. It is for tests that drive the
+// clock; replicas must not use it, since their clocks may differ.
+func CallerClock() Option { return func(s *Store) { s.callerClk = true } }
 
 // WithLimit sets the shared Graph rate limit that Limiter hands out.
 func WithLimit(cfg LimiterConfig) Option { return func(s *Store) { s.limit = cfg } }
@@ -99,7 +111,7 @@ func init() { redis.SetLogger(quiet{}) }
 
 // Open connects to the Redis named by redisURL and checks that it answers.
 func Open(ctx context.Context, redisURL string, opts ...Option) (*Store, error) {
-	s := &Store{prefix: DefaultPrefix, eventTTL: DefaultEventTTL}
+	s := &Store{prefix: DefaultPrefix, eventTTL: DefaultEventTTL, now: time.Now}
 	for _, o := range opts {
 		o(s)
 	}
@@ -155,6 +167,8 @@ func (s *Store) userPrefix() string         { return s.key("u") + ":" }
 func (s *Store) dueKey() string             { return s.key("due") }
 func (s *Store) parkedKey() string          { return s.key("parked") }
 func (s *Store) mappingsKey() string        { return s.key("mappings") }
+func (s *Store) ownedKey() string           { return s.key("owned") }
+func (s *Store) ownedByPrefix() string      { return s.key("ob") + ":" }
 func (s *Store) penaltyKey() string         { return s.key("graph", "penalty") }
 func (s *Store) rateKey() string            { return s.key("graph") }
 
@@ -163,15 +177,48 @@ func timeKey(t time.Time) string {
 	return fmt.Sprintf("%020d", uint64(t.UnixNano())^(1<<63))
 }
 
-// fingerprint identifies a status's content: changes with equal fingerprints
-// render the same in Teams.
-func fingerprint(st bridge.Status) (string, error) {
-	b, err := json.Marshal(st)
+// fingerprint identifies what a change asks of Teams: changes with equal
+// fingerprints render the same and stop mirroring alike. A deactivation
+// counts; other changes keep the fingerprint of their status alone, as
+// stored before deactivations counted.
+func fingerprint(c bridge.Change) (string, error) {
+	b, err := json.Marshal(c.Status)
 	if err != nil {
 		return "", err
 	}
+	if c.Deactivated {
+		b = append(b, "\x00deactivated"...)
+	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:16]), nil
+}
+
+// clock is the clock argument of a script: empty for Redis's TIME, or now in
+// Unix ms under CallerClock.
+func (s *Store) clock(now time.Time) string {
+	if !s.callerClk {
+		return ""
+	}
+	return strconv.FormatInt(ms(now), 10)
+}
+
+// dueAt turns an absolute time into a script's clock argument and a delay in
+// ms: under Redis's clock, at is taken relative to this process's clock
+// (floored at now), so a skewed clock shifts nothing.
+func (s *Store) dueAt(at time.Time) (clock string, delayMs int64) {
+	if s.callerClk {
+		return strconv.FormatInt(msCeil(at), 10), 0
+	}
+	d := at.Sub(s.now())
+	if d <= 0 {
+		return "", 0
+	}
+	return "", msCeilDur(d)
+}
+
+// msCeilDur is d in milliseconds, rounded up.
+func msCeilDur(d time.Duration) int64 {
+	return int64((d + time.Millisecond - 1) / time.Millisecond)
 }
 
 // ms is t in Unix milliseconds, rounded down (for "due now").
@@ -188,7 +235,7 @@ func msCeil(t time.Time) int64 {
 
 // Submit stores a change in one atomic step; see bridge.Queue.
 func (s *Store) Submit(ctx context.Context, c bridge.Change, now time.Time) (bridge.SubmitOutcome, error) {
-	fp, err := fingerprint(c.Status)
+	fp, err := fingerprint(c)
 	if err != nil {
 		return 0, err
 	}
@@ -202,7 +249,7 @@ func (s *Store) Submit(ctx context.Context, c bridge.Change, now time.Time) (bri
 	}
 	res, err := submitScript.Run(ctx, s.rdb,
 		[]string{s.userKey(c.UserID), s.dueKey(), s.parkedKey(), eventKey},
-		hasEvent, s.eventTTL.Milliseconds(), timeKey(c.EventTime), fp, desired, ms(now), c.UserID,
+		hasEvent, s.eventTTL.Milliseconds(), timeKey(c.EventTime), fp, desired, s.clock(now), c.UserID,
 	).Text()
 	if err != nil {
 		return 0, fmt.Errorf("redis submit: %w", err)
@@ -225,12 +272,15 @@ func (s *Store) Claim(ctx context.Context, now time.Time, lease time.Duration, m
 	if max <= 0 {
 		return nil, nil
 	}
+	if lease <= 0 {
+		return nil, fmt.Errorf("lease must be positive, got %s", lease)
+	}
 	base, err := newToken()
 	if err != nil {
 		return nil, err
 	}
 	res, err := claimScript.Run(ctx, s.rdb, []string{s.dueKey()},
-		ms(now), msCeil(now.Add(lease)), max, base, s.userPrefix(),
+		s.clock(now), msCeilDur(lease), max, base, s.userPrefix(),
 	).Slice()
 	if err != nil {
 		return nil, fmt.Errorf("redis claim: %w", err)
@@ -238,11 +288,11 @@ func (s *Store) Claim(ctx context.Context, now time.Time, lease time.Duration, m
 	jobs := make([]bridge.Job, 0, len(res))
 	for _, r := range res {
 		f, ok := r.([]any)
-		if !ok || len(f) != 7 {
+		if !ok || len(f) != 9 {
 			return nil, fmt.Errorf("redis claim: unexpected reply %T", r)
 		}
 		str := func(i int) string { v, _ := f[i].(string); return v }
-		j := bridge.Job{UserID: str(0), Token: str(1), LastError: str(6)}
+		j := bridge.Job{UserID: str(0), Token: str(1), LastError: str(6), Choice: bridge.MirrorChoice(str(7)), Held: str(8)}
 		if err := json.Unmarshal([]byte(str(2)), &j.Desired); err != nil {
 			return nil, fmt.Errorf("redis claim %s: desired state: %w", j.UserID, err)
 		}
@@ -293,29 +343,39 @@ func (s *Store) Complete(ctx context.Context, j bridge.Job, applied *bridge.Appl
 		has = "1"
 	}
 	n, err := completeScript.Run(ctx, s.rdb, []string{s.userKey(j.UserID), s.dueKey()},
-		j.Token, j.Rev, j.UserID, ms(now), has, body).Int64()
+		j.Token, j.Rev, j.UserID, s.clock(now), has, body).Int64()
 	return leaseResult("complete", n, err)
 }
 
 // Retry ends the lease and makes the user due at at; see bridge.Queue.
 func (s *Store) Retry(ctx context.Context, j bridge.Job, at time.Time, attempts int, lastErr string) error {
+	clock, delay := s.dueAt(at)
 	n, err := retryScript.Run(ctx, s.rdb, []string{s.userKey(j.UserID), s.dueKey()},
-		j.Token, j.Rev, j.UserID, msCeil(at), attempts, lastErr).Int64()
+		j.Token, j.Rev, j.UserID, clock, delay, attempts, lastErr).Int64()
 	return leaseResult("retry", n, err)
 }
 
 // Park ends the lease and sets the user aside with reason; see bridge.Queue.
 func (s *Store) Park(ctx context.Context, j bridge.Job, reason string, now time.Time) error {
 	n, err := parkScript.Run(ctx, s.rdb, []string{s.userKey(j.UserID), s.dueKey(), s.parkedKey()},
-		j.Token, j.Rev, j.UserID, ms(now), reason).Int64()
+		j.Token, j.Rev, j.UserID, s.clock(now), reason, ms(now)).Int64()
 	return leaseResult("park", n, err)
 }
 
 // Release gives the lease back without recording anything; the user is due at now.
 func (s *Store) Release(ctx context.Context, j bridge.Job, now time.Time) error {
 	n, err := releaseScript.Run(ctx, s.rdb, []string{s.userKey(j.UserID), s.dueKey()},
-		j.Token, j.Rev, j.UserID, ms(now)).Int64()
+		j.Token, j.Rev, j.UserID, s.clock(now)).Int64()
 	return leaseResult("release", n, err)
+}
+
+// Hold ends the lease, remembers content as the user's held message and
+// makes the user due at recheck; see bridge.Queue.
+func (s *Store) Hold(ctx context.Context, j bridge.Job, content string, recheck time.Time) error {
+	clock, delay := s.dueAt(recheck)
+	n, err := holdScript.Run(ctx, s.rdb, []string{s.userKey(j.UserID), s.dueKey()},
+		j.Token, j.Rev, j.UserID, clock, delay, content).Int64()
+	return leaseResult("hold", n, err)
 }
 
 // ListParked lists parked users, longest parked first.
@@ -345,7 +405,7 @@ func (s *Store) ListParked(ctx context.Context) ([]bridge.Parked, error) {
 // Unpark makes a parked user due at now; it reports false when the user was not parked.
 func (s *Store) Unpark(ctx context.Context, userID string, now time.Time) (bool, error) {
 	n, err := unparkScript.Run(ctx, s.rdb, []string{s.userKey(userID), s.dueKey(), s.parkedKey()},
-		userID, ms(now)).Int64()
+		userID, s.clock(now)).Int64()
 	if err != nil {
 		return false, fmt.Errorf("redis unpark: %w", err)
 	}
@@ -393,18 +453,20 @@ func (s *Store) SetMapping(ctx context.Context, m bridge.Mapping, now time.Time)
 	}
 	u := m.SlackUserID
 	err = setMappingScript.Run(ctx, s.rdb, []string{s.userKey(u), s.dueKey(), s.parkedKey(), s.mappingsKey()},
-		u, ms(now), b, m.EntraID, string(m.Source)).Err()
+		u, s.clock(now), b, m.EntraID, string(m.Source)).Err()
 	if err != nil {
 		return fmt.Errorf("redis set mapping: %w", err)
 	}
 	return nil
 }
 
-// DeleteMapping removes a mapping and un-parks its user; it reports whether there was one.
+// DeleteMapping removes a mapping and un-parks its user; a user with a stored
+// change whose mapping named an Entra id is due, so workers can clear that
+// account. It reports whether there was a mapping.
 func (s *Store) DeleteMapping(ctx context.Context, slackUserID string, now time.Time) (bool, error) {
 	u := slackUserID
 	n, err := deleteMappingScript.Run(ctx, s.rdb, []string{s.userKey(u), s.dueKey(), s.parkedKey(), s.mappingsKey()},
-		u, ms(now)).Int64()
+		u, s.clock(now)).Int64()
 	if err != nil {
 		return false, fmt.Errorf("redis delete mapping: %w", err)
 	}
@@ -437,4 +499,128 @@ func (s *Store) ListMappings(ctx context.Context) ([]bridge.Mapping, error) {
 		}
 	}
 	return out, nil
+}
+
+// User returns everything stored about one Slack user, in one round trip.
+func (s *Store) User(ctx context.Context, slackUserID string) (bridge.UserRecord, bool, error) {
+	pipe := s.rdb.TxPipeline()
+	h := pipe.HGetAll(ctx, s.userKey(slackUserID))
+	due := pipe.ZScore(ctx, s.dueKey(), slackUserID)
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return bridge.UserRecord{}, false, fmt.Errorf("redis user: %w", err)
+	}
+	f := h.Val()
+	if len(f) == 0 {
+		return bridge.UserRecord{}, false, nil
+	}
+	r := bridge.UserRecord{
+		UserID:       slackUserID,
+		Choice:       bridge.MirrorChoice(f["c"]),
+		Held:         f["h"],
+		ParkedReason: f["pr"],
+		LastError:    f["e"],
+	}
+	if d := f["d"]; d != "" {
+		r.Desired = new(bridge.Change)
+		if err := json.Unmarshal([]byte(d), r.Desired); err != nil {
+			return bridge.UserRecord{}, false, fmt.Errorf("redis user %s: desired state: %w", slackUserID, err)
+		}
+	}
+	if a := f["a"]; a != "" {
+		r.Applied = new(bridge.Applied)
+		if err := json.Unmarshal([]byte(a), r.Applied); err != nil {
+			return bridge.UserRecord{}, false, fmt.Errorf("redis user %s: applied state: %w", slackUserID, err)
+		}
+	}
+	if n := f["n"]; n != "" {
+		var err error
+		if r.Attempts, err = strconv.Atoi(n); err != nil {
+			return bridge.UserRecord{}, false, fmt.Errorf("redis user %s: attempts: %w", slackUserID, err)
+		}
+	}
+	if due.Err() == nil {
+		r.Due = time.UnixMilli(int64(due.Val())).UTC()
+	}
+	return r, true, nil
+}
+
+// SetChoice records an employee's choice and makes a user with a stored
+// change due now (unless leased or parked); see bridge.ChoiceStore.
+func (s *Store) SetChoice(ctx context.Context, slackUserID string, c bridge.MirrorChoice, now time.Time) error {
+	u := slackUserID
+	err := setChoiceScript.Run(ctx, s.rdb, []string{s.userKey(u), s.dueKey(), s.parkedKey()},
+		u, s.clock(now), string(c)).Err()
+	if err != nil {
+		return fmt.Errorf("redis set choice: %w", err)
+	}
+	return nil
+}
+
+// Choice returns an employee's choice; bridge.ChoiceDefault when none was made.
+func (s *Store) Choice(ctx context.Context, slackUserID string) (bridge.MirrorChoice, error) {
+	v, err := s.rdb.HGet(ctx, s.userKey(slackUserID), "c").Result()
+	if errors.Is(err, redis.Nil) {
+		return bridge.ChoiceDefault, nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("redis choice: %w", err)
+	}
+	return bridge.MirrorChoice(v), nil
+}
+
+// PutOwned stores o under o.EntraID and indexes it under o.SlackUserID.
+func (s *Store) PutOwned(ctx context.Context, o bridge.Owned) error {
+	if o.EntraID == "" {
+		return errors.New("owned record has no Entra id")
+	}
+	b, err := json.Marshal(o)
+	if err != nil {
+		return err
+	}
+	if err := putOwnedScript.Run(ctx, s.rdb, []string{s.ownedKey()},
+		o.EntraID, b, o.SlackUserID, s.ownedByPrefix()).Err(); err != nil {
+		return fmt.Errorf("redis put owned: %w", err)
+	}
+	return nil
+}
+
+// GetOwned returns the owned record of an Entra account.
+func (s *Store) GetOwned(ctx context.Context, entraID string) (bridge.Owned, bool, error) {
+	v, err := s.rdb.HGet(ctx, s.ownedKey(), entraID).Result()
+	if errors.Is(err, redis.Nil) {
+		return bridge.Owned{}, false, nil
+	}
+	if err != nil {
+		return bridge.Owned{}, false, fmt.Errorf("redis get owned: %w", err)
+	}
+	var o bridge.Owned
+	if err := json.Unmarshal([]byte(v), &o); err != nil {
+		return bridge.Owned{}, false, fmt.Errorf("redis get owned %s: %w", entraID, err)
+	}
+	return o, true, nil
+}
+
+// OwnedBy lists the owned records of one Slack user, in one round trip.
+func (s *Store) OwnedBy(ctx context.Context, slackUserID string) ([]bridge.Owned, error) {
+	res, err := ownedByScript.Run(ctx, s.rdb, []string{s.ownedKey(), s.ownedByPrefix() + slackUserID}).StringSlice()
+	if err != nil {
+		return nil, fmt.Errorf("redis owned by: %w", err)
+	}
+	out := make([]bridge.Owned, 0, len(res))
+	for _, v := range res {
+		var o bridge.Owned
+		if err := json.Unmarshal([]byte(v), &o); err != nil {
+			return nil, fmt.Errorf("redis owned by %s: %w", slackUserID, err)
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+// DeleteOwned forgets the owned record of an Entra account.
+func (s *Store) DeleteOwned(ctx context.Context, entraID string) error {
+	if err := deleteOwnedScript.Run(ctx, s.rdb, []string{s.ownedKey()}, entraID, s.ownedByPrefix()).Err(); err != nil {
+		return fmt.Errorf("redis delete owned: %w", err)
+	}
+	return nil
 }

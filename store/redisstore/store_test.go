@@ -90,6 +90,30 @@ func basicFlow(t *testing.T, s *Store) {
 	if err != nil || len(ms) != 1 {
 		t.Fatalf("ListMappings = %+v, %v", ms, err)
 	}
+	// The people-first records: each a script on the same slot.
+	if err := s.Hold(ctx, jobs[0], "Busy (set in Teams)", time.Now()); err != nil {
+		t.Fatalf("Hold: %v", err)
+	}
+	if err := s.SetChoice(ctx, "U001", bridge.ChoiceOff, t0); err != nil {
+		t.Fatalf("SetChoice: %v", err)
+	}
+	if r, ok, err := s.User(ctx, "U001"); err != nil || !ok || r.Choice != bridge.ChoiceOff || r.Held != "Busy (set in Teams)" {
+		t.Fatalf("User = %+v, %v, %v", r, ok, err)
+	}
+	o := bridge.Owned{EntraID: m.EntraID, SlackUserID: "U001", Content: "🌴 Lunch", WrittenAt: t0}
+	if err := s.PutOwned(ctx, o); err != nil {
+		t.Fatalf("PutOwned: %v", err)
+	}
+	if os, err := s.OwnedBy(ctx, "U001"); err != nil || len(os) != 1 || os[0].Content != o.Content {
+		t.Fatalf("OwnedBy = %+v, %v", os, err)
+	}
+	if err := s.DeleteOwned(ctx, m.EntraID); err != nil {
+		t.Fatalf("DeleteOwned: %v", err)
+	}
+	jobs, err = s.Claim(ctx, t0.Add(7*time.Second), time.Minute, 50)
+	if err != nil || len(jobs) != 1 || jobs[0].UserID != "U001" || jobs[0].Choice != bridge.ChoiceOff {
+		t.Fatalf("Claim after SetChoice = %+v, %v; want U001, due at once", jobs, err)
+	}
 	st, err := s.Stats(ctx, t0.Add(7*time.Second))
 	if err != nil || st.Due != 1 || st.Parked != 0 {
 		t.Fatalf("Stats = %+v, %v; want Due 1 (leased), Parked 0", st, err)
@@ -286,5 +310,69 @@ func TestLimiterPenalize(t *testing.T) {
 	cancel2()
 	if err := l4.Wait(ctx2); err == nil {
 		t.Fatal("Wait with a cancelled context succeeded")
+	}
+}
+
+// TestLeasesIgnoreReplicaClocks: due times and lease deadlines follow
+// Redis's clock, so replicas whose clocks are minutes apart never both hold
+// one user, and a lease ends after its duration of real time.
+func TestLeasesIgnoreReplicaClocks(t *testing.T) {
+	srv := redistest.Start(t)
+	prefix := WithPrefix(fmt.Sprintf("skew%d", prefixes.Add(1)))
+	a, b, c := open(t, srv.URL(), prefix), open(t, srv.URL(), prefix), open(t, srv.URL(), prefix)
+	ctx := t.Context()
+	// Replica a's clock is right, b's is 10 minutes behind, c's 10 minutes ahead.
+	nowA := func() time.Time { return time.Now() }
+	nowB := func() time.Time { return time.Now().Add(-10 * time.Minute) }
+	nowC := func() time.Time { return time.Now().Add(10 * time.Minute) }
+	const lease = 700 * time.Millisecond
+	// Each store reads absolute times (Retry's) against its replica's clock.
+	a.now, b.now, c.now = nowA, nowB, nowC
+
+	// A change submitted by the replica ahead is due at once for the others.
+	ch := change("U001", "Ev1", 0, "Lunch")
+	if out, err := c.Submit(ctx, ch, nowC()); err != nil || out != bridge.Accepted {
+		t.Fatalf("Submit = %v, %v", out, err)
+	}
+	jobs, err := b.Claim(ctx, nowB(), lease, 10)
+	if err != nil || len(jobs) != 1 {
+		t.Fatalf("Claim by the replica behind = %d jobs, %v; want the user due at once", len(jobs), err)
+	}
+	held := jobs[0]
+	start := time.Now()
+	// The lease b holds is not over by a or c's clocks.
+	for name, st := range map[string]struct {
+		s   *Store
+		now func() time.Time
+	}{"right": {a, nowA}, "ahead": {c, nowC}} {
+		if jobs, err := st.s.Claim(ctx, st.now(), lease, 10); err != nil || len(jobs) != 0 {
+			t.Fatalf("Claim by the replica %s while another holds the user = %d jobs, %v; want none", name, len(jobs), err)
+		}
+	}
+	// After the lease duration of real time, the user is free again, even
+	// for the replica behind.
+	time.Sleep(lease + 100*time.Millisecond)
+	jobs, err = b.Claim(ctx, nowB(), lease, 10)
+	if time.Since(start) < lease {
+		t.Fatal("lease ended early")
+	}
+	if err != nil || len(jobs) != 1 || jobs[0].Token == held.Token {
+		t.Fatalf("Claim after the lease ran out = %+v, %v; want the user under a new token", jobs, err)
+	}
+	if err := b.Complete(ctx, held, nil, nowB()); !errors.Is(err, bridge.ErrLeaseLost) {
+		t.Fatalf("Complete with the expired lease = %v, want ErrLeaseLost", err)
+	}
+
+	// A retry at the caller's now + 500 ms is due 500 ms later in real time,
+	// whatever the caller's clock says.
+	if err := c.Retry(ctx, jobs[0], nowC().Add(500*time.Millisecond), 1, "graph 503"); err != nil {
+		t.Fatalf("Retry: %v", err)
+	}
+	if jobs, err := a.Claim(ctx, nowA(), lease, 10); err != nil || len(jobs) != 0 {
+		t.Fatalf("Claim right after Retry = %d jobs, %v; want none", len(jobs), err)
+	}
+	time.Sleep(600 * time.Millisecond)
+	if jobs, err := b.Claim(ctx, nowB(), lease, 10); err != nil || len(jobs) != 1 || jobs[0].Attempts != 1 {
+		t.Fatalf("Claim after the retry delay = %+v, %v; want the user with 1 attempt", jobs, err)
 	}
 }

@@ -47,6 +47,13 @@ const (
 //     ran out. Any use of an invalid token returns bridge.ErrLeaseLost and
 //     changes nothing.
 //   - Claim returns the users due longest first.
+//   - A deactivation is never Unchanged against a change that was not one.
+//   - SetChoice, a SetMapping with a new Entra id and a DeleteMapping of an
+//     entry that named one grow Rev and make a user with a stored change due
+//     at now (after its lease, when leased); a parked user stays parked
+//     under SetChoice.
+//   - Hold forgets Applied, resets Attempts and LastError, and keeps the
+//     held content through later changes until a Complete clears it.
 func Run(t *testing.T, open func(t *testing.T) store.Backend) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -88,6 +95,14 @@ var cases = []struct {
 	{"Mappings", testMappings},
 	{"Stats", testStats},
 	{"ConcurrentClaims", testConcurrentClaims},
+	{"DeactivationIsAChange", testDeactivation},
+	{"DeleteMappingMakesDue", testDeleteMappingMakesDue},
+	{"Ownership", testOwnership},
+	{"Choice", testChoice},
+	{"ChoiceWhileLeasedOrParked", testChoiceLeasedParked},
+	{"Hold", testHold},
+	{"HoldWithNewerChange", testHoldNewer},
+	{"User", testUser},
 	{"LimiterSharesOneBudget", testLimiterShared},
 	{"LimiterPenalizeHoldsBackAll", testLimiterPenalize},
 	{"Ping", testPing},
@@ -950,4 +965,340 @@ func testClose(t *testing.T, s store.Backend) {
 		t.Error("Stats after Close succeeded")
 	}
 	noErr(t, "second Close", s.Close())
+}
+
+// testDeactivation: a deactivation with an unchanged status is a change of
+// its own, not dropped as unchanged.
+func testDeactivation(t *testing.T, s store.Backend) {
+	c := change("U001", "Ev1", 0, "Lunch")
+	submit(t, s, c, at(0), bridge.Accepted)
+	j := claimOne(t, s, at(0), "U001")
+	noErr(t, "Complete", s.Complete(ctx(t), j, applied1, at(1)))
+	gone := c
+	gone.EventID, gone.EventTime, gone.Deactivated = "Ev2", at(10), true
+	submit(t, s, gone, at(10), bridge.Accepted)
+	j = claimOne(t, s, at(10), "U001")
+	if !j.Desired.Deactivated {
+		t.Fatalf("claimed desired change = %+v, want Deactivated", j.Desired)
+	}
+	noErr(t, "Complete", s.Complete(ctx(t), j, nil, at(11)))
+	again := gone
+	again.EventID, again.EventTime = "Ev3", at(20)
+	submit(t, s, again, at(20), bridge.Unchanged)
+}
+
+// testDeleteMappingMakesDue: removing a mapping that named an Entra account
+// makes a user with a stored change due, so workers can clear that account.
+func testDeleteMappingMakesDue(t *testing.T, s store.Backend) {
+	m := bridge.Mapping{SlackUserID: "U001", EntraID: applied1.EntraID, Source: bridge.SourceAdmin, FoundAt: at(0)}
+	noErr(t, "SetMapping", s.SetMapping(ctx(t), m, at(0)))
+	submit(t, s, change("U001", "Ev1", 0, "Lunch"), at(0), bridge.Accepted)
+	j := claimOne(t, s, at(0), "U001")
+	noErr(t, "Complete", s.Complete(ctx(t), j, applied1, at(1)))
+	claimNone(t, s, at(5))
+	ok, err := s.DeleteMapping(ctx(t), "U001", at(10))
+	noErr(t, "DeleteMapping", err)
+	if !ok {
+		t.Fatal("DeleteMapping of a set mapping = false")
+	}
+	j2 := claimOne(t, s, at(10), "U001")
+	if j2.Rev == j.Rev {
+		t.Fatalf("Rev after DeleteMapping = %d, want it to grow", j2.Rev)
+	}
+	// While leased, the user stays with its worker and is due again after it.
+	noErr(t, "SetMapping", s.SetMapping(ctx(t), m, at(11)))
+	noErr(t, "Complete", s.Complete(ctx(t), j2, nil, at(11)))
+	j3 := claimOne(t, s, at(11), "U001")
+	_, err = s.DeleteMapping(ctx(t), "U001", at(12))
+	noErr(t, "DeleteMapping", err)
+	claimNone(t, s, at(13))
+	noErr(t, "Complete", s.Complete(ctx(t), j3, nil, at(14)))
+	j4 := claimOne(t, s, at(14), "U001")
+	noErr(t, "Complete", s.Complete(ctx(t), j4, nil, at(15)))
+	// A user the bridge never saw a change of is not made due.
+	noErr(t, "SetMapping", s.SetMapping(ctx(t), bridge.Mapping{SlackUserID: "U002", EntraID: applied1.EntraID, Source: bridge.SourceAdmin}, at(20)))
+	_, err = s.DeleteMapping(ctx(t), "U002", at(21))
+	noErr(t, "DeleteMapping", err)
+	claimNone(t, s, at(21).Add(lease+time.Second))
+}
+
+const (
+	entraA = "0a0a0a0a-0000-4000-8000-00000000000a"
+	entraB = "0b0b0b0b-0000-4000-8000-00000000000b"
+	entraC = "0c0c0c0c-0000-4000-8000-00000000000c"
+)
+
+func sameOwned(t *testing.T, got, want bridge.Owned) {
+	t.Helper()
+	if got.EntraID != want.EntraID || got.SlackUserID != want.SlackUserID || got.Content != want.Content ||
+		!got.WrittenAt.Equal(want.WrittenAt) || fmt.Sprint(got.Pending) != fmt.Sprint(want.Pending) {
+		t.Fatalf("owned = %+v, want %+v", got, want)
+	}
+}
+
+func ownedBy(t *testing.T, s store.Backend, user string) []string {
+	t.Helper()
+	os, err := s.OwnedBy(ctx(t), user)
+	noErr(t, "OwnedBy", err)
+	out := make([]string, len(os))
+	for i, o := range os {
+		if o.SlackUserID != user {
+			t.Fatalf("OwnedBy(%s) returned a record of %s", user, o.SlackUserID)
+		}
+		out[i] = o.EntraID
+	}
+	sort.Strings(out)
+	return out
+}
+
+func testOwnership(t *testing.T, s store.Backend) {
+	if _, ok, err := s.GetOwned(ctx(t), entraA); err != nil || ok {
+		t.Fatalf("GetOwned of an unknown account = %v, %v; want false, nil", ok, err)
+	}
+	if got := ownedBy(t, s, "U001"); len(got) != 0 {
+		t.Fatalf("OwnedBy of an unknown user = %v, want none", got)
+	}
+	a := bridge.Owned{EntraID: entraA, SlackUserID: "U001", Content: "🌴 Vacationing", WrittenAt: at(5), Pending: []string{"🍔 Lunch"}}
+	b := bridge.Owned{EntraID: entraB, SlackUserID: "U001", Pending: []string{"x", "y"}}
+	c := bridge.Owned{EntraID: entraC, SlackUserID: "U002", Content: "Out", WrittenAt: at(6)}
+	for _, o := range []bridge.Owned{a, b, c} {
+		noErr(t, "PutOwned", s.PutOwned(ctx(t), o))
+	}
+	got, ok, err := s.GetOwned(ctx(t), entraA)
+	noErr(t, "GetOwned", err)
+	if !ok {
+		t.Fatal("GetOwned of a stored record = false")
+	}
+	sameOwned(t, got, a)
+	if got := fmt.Sprint(ownedBy(t, s, "U001")); got != fmt.Sprint([]string{entraA, entraB}) {
+		t.Fatalf("OwnedBy(U001) = %s, want [%s %s]", got, entraA, entraB)
+	}
+
+	// Replacing a record replaces it whole; a record that moves to another
+	// Slack user (the account was mapped anew) leaves the old user's list.
+	a2 := bridge.Owned{EntraID: entraA, SlackUserID: "U001", Content: "🍔 Lunch", WrittenAt: at(9)}
+	noErr(t, "PutOwned", s.PutOwned(ctx(t), a2))
+	got, _, err = s.GetOwned(ctx(t), entraA)
+	noErr(t, "GetOwned", err)
+	sameOwned(t, got, a2)
+	moved := b
+	moved.SlackUserID = "U002"
+	noErr(t, "PutOwned", s.PutOwned(ctx(t), moved))
+	if got := fmt.Sprint(ownedBy(t, s, "U001")); got != fmt.Sprint([]string{entraA}) {
+		t.Fatalf("OwnedBy(U001) after a move = %s, want [%s]", got, entraA)
+	}
+	if got := fmt.Sprint(ownedBy(t, s, "U002")); got != fmt.Sprint([]string{entraB, entraC}) {
+		t.Fatalf("OwnedBy(U002) after a move = %s, want [%s %s]", got, entraB, entraC)
+	}
+
+	noErr(t, "DeleteOwned", s.DeleteOwned(ctx(t), entraA))
+	if _, ok, err := s.GetOwned(ctx(t), entraA); err != nil || ok {
+		t.Fatalf("GetOwned after DeleteOwned = %v, %v; want false, nil", ok, err)
+	}
+	if got := ownedBy(t, s, "U001"); len(got) != 0 {
+		t.Fatalf("OwnedBy(U001) after DeleteOwned = %v, want none", got)
+	}
+	noErr(t, "DeleteOwned of a missing record", s.DeleteOwned(ctx(t), entraA))
+	if got := fmt.Sprint(ownedBy(t, s, "U002")); got != fmt.Sprint([]string{entraB, entraC}) {
+		t.Fatalf("OwnedBy(U002) = %s, want [%s %s]", got, entraB, entraC)
+	}
+}
+
+func choice(t *testing.T, s store.Backend, user string) bridge.MirrorChoice {
+	t.Helper()
+	c, err := s.Choice(ctx(t), user)
+	noErr(t, "Choice", err)
+	return c
+}
+
+func testChoice(t *testing.T, s store.Backend) {
+	if c := choice(t, s, "U001"); c != bridge.ChoiceDefault {
+		t.Fatalf("Choice of an unknown user = %q, want the default", c)
+	}
+	// A choice of a user without a stored change makes nothing due.
+	noErr(t, "SetChoice", s.SetChoice(ctx(t), "U001", bridge.ChoiceOff, at(0)))
+	if c := choice(t, s, "U001"); c != bridge.ChoiceOff {
+		t.Fatalf("Choice = %q, want off", c)
+	}
+	claimNone(t, s, at(0).Add(lease+time.Second))
+
+	submit(t, s, change("U001", "Ev1", 10, "Lunch"), at(10), bridge.Accepted)
+	j := claimOne(t, s, at(10), "U001")
+	if j.Choice != bridge.ChoiceOff {
+		t.Fatalf("Job.Choice = %q, want off", j.Choice)
+	}
+	noErr(t, "Complete", s.Complete(ctx(t), j, nil, at(11)))
+	claimNone(t, s, at(12))
+
+	// Resume: due at once, so workers apply the status.
+	noErr(t, "SetChoice", s.SetChoice(ctx(t), "U001", bridge.ChoiceOn, at(20)))
+	claimNone(t, s, at(19))
+	j2 := claimOne(t, s, at(20), "U001")
+	if j2.Choice != bridge.ChoiceOn {
+		t.Fatalf("Job.Choice = %q, want on", j2.Choice)
+	}
+	noErr(t, "Complete", s.Complete(ctx(t), j2, applied1, at(21)))
+
+	// A user backing off a retry is due at once too.
+	submit(t, s, change("U001", "Ev2", 30, "Meeting"), at(30), bridge.Accepted)
+	j3 := claimOne(t, s, at(30), "U001")
+	noErr(t, "Retry", s.Retry(ctx(t), j3, at(3600), 1, "graph 503"))
+	noErr(t, "SetChoice", s.SetChoice(ctx(t), "U001", bridge.ChoiceDefault, at(40)))
+	j4 := claimOne(t, s, at(40), "U001")
+	if j4.Choice != bridge.ChoiceDefault || choice(t, s, "U001") != bridge.ChoiceDefault {
+		t.Fatalf("Job.Choice = %q after choosing the default", j4.Choice)
+	}
+	// The choice leaves the change and its mapping alone.
+	sameChange(t, j4.Desired, change("U001", "Ev2", 30, "Meeting"))
+}
+
+func testChoiceLeasedParked(t *testing.T, s store.Backend) {
+	// While a worker holds the user, it stays with that worker, and is due
+	// again when the worker is done, so the new choice is acted on.
+	submit(t, s, change("U001", "Ev1", 0, "Lunch"), at(0), bridge.Accepted)
+	j := claimOne(t, s, at(0), "U001")
+	noErr(t, "SetChoice", s.SetChoice(ctx(t), "U001", bridge.ChoiceOff, at(1)))
+	claimNone(t, s, at(2))
+	noErr(t, "Complete", s.Complete(ctx(t), j, applied1, at(3)))
+	j2 := claimOne(t, s, at(3), "U001")
+	if j2.Choice != bridge.ChoiceOff {
+		t.Fatalf("Job.Choice = %q, want off", j2.Choice)
+	}
+	// A parked user stays parked.
+	noErr(t, "Park", s.Park(ctx(t), j2, "graph 404: user not found", at(4)))
+	noErr(t, "SetChoice", s.SetChoice(ctx(t), "U001", bridge.ChoiceOn, at(5)))
+	claimNone(t, s, at(5).Add(lease+time.Second))
+	if ps := parked(t, s); len(ps) != 1 {
+		t.Fatalf("ListParked after SetChoice = %+v, want the user still parked", ps)
+	}
+	if c := choice(t, s, "U001"); c != bridge.ChoiceOn {
+		t.Fatalf("Choice of a parked user = %q, want on", c)
+	}
+}
+
+func testHold(t *testing.T, s store.Backend) {
+	const person = "In a workshop (set in Teams)"
+	submit(t, s, change("U001", "Ev1", 0, "Lunch"), at(0), bridge.Accepted)
+	j := claimOne(t, s, at(0), "U001")
+	if j.Held != "" {
+		t.Fatalf("Job.Held = %q before any Hold", j.Held)
+	}
+	noErr(t, "Complete", s.Complete(ctx(t), j, applied1, at(1)))
+	submit(t, s, change("U001", "Ev2", 10, "Meeting"), at(10), bridge.Accepted)
+	j = claimOne(t, s, at(10), "U001")
+	noErr(t, "Hold", s.Hold(ctx(t), j, person, at(600)))
+	leaseLost(t, "Complete after Hold", s.Complete(ctx(t), j, nil, at(11)))
+	leaseLost(t, "Hold", s.Hold(ctx(t), j, person, at(600)))
+	claimNone(t, s, at(599))
+	j = claimOne(t, s, at(600), "U001")
+	if j.Held != person {
+		t.Fatalf("Job.Held = %q, want %q", j.Held, person)
+	}
+	// Teams showed a person's message: what was applied no longer shows.
+	sameApplied(t, j.Applied, nil)
+	if j.Attempts != 0 || j.LastError != "" {
+		t.Fatalf("Attempts, LastError after Hold = %d, %q", j.Attempts, j.LastError)
+	}
+	noErr(t, "Hold", s.Hold(ctx(t), j, person, at(1200)))
+	// A newer change makes a held user due at once; it stays held until a
+	// worker completes.
+	submit(t, s, change("U001", "Ev3", 700, "Out"), at(700), bridge.Accepted)
+	j = claimOne(t, s, at(700), "U001")
+	if j.Held != person {
+		t.Fatalf("Job.Held after a new change = %q, want %q", j.Held, person)
+	}
+	noErr(t, "Complete", s.Complete(ctx(t), j, applied1, at(701)))
+	submit(t, s, change("U001", "Ev4", 800, "Back"), at(800), bridge.Accepted)
+	j = claimOne(t, s, at(800), "U001")
+	if j.Held != "" {
+		t.Fatalf("Job.Held after Complete = %q, want none", j.Held)
+	}
+}
+
+func testHoldNewer(t *testing.T, s store.Backend) {
+	submit(t, s, change("U001", "Ev1", 0, "Lunch"), at(0), bridge.Accepted)
+	j := claimOne(t, s, at(0), "U001")
+	newer := change("U001", "Ev2", 1, "Meeting")
+	submit(t, s, newer, at(1), bridge.Accepted)
+	noErr(t, "Hold", s.Hold(ctx(t), j, "Busy (set in Teams)", at(3600)))
+	j2 := claimOne(t, s, at(2), "U001")
+	sameChange(t, j2.Desired, newer)
+	if j2.Held != "Busy (set in Teams)" {
+		t.Fatalf("Job.Held = %q", j2.Held)
+	}
+}
+
+func user(t *testing.T, s store.Backend, id string) bridge.UserRecord {
+	t.Helper()
+	r, ok, err := s.User(ctx(t), id)
+	noErr(t, "User", err)
+	if !ok {
+		t.Fatalf("User(%s) found = false", id)
+	}
+	if r.UserID != id {
+		t.Fatalf("User(%s).UserID = %q", id, r.UserID)
+	}
+	return r
+}
+
+func testUser(t *testing.T, s store.Backend) {
+	if _, ok, err := s.User(ctx(t), "U001"); err != nil || ok {
+		t.Fatalf("User of an unknown user = %v, %v; want false, nil", ok, err)
+	}
+	c := change("U001", "Ev1", 0, "Lunch")
+	submit(t, s, c, at(0), bridge.Accepted)
+	r := user(t, s, "U001")
+	if r.Desired == nil {
+		t.Fatal("User.Desired = nil after a change")
+	}
+	sameChange(t, *r.Desired, c)
+	if r.Applied != nil || r.Attempts != 0 || r.ParkedReason != "" || r.Held != "" || r.Choice != bridge.ChoiceDefault {
+		t.Fatalf("User = %+v, want only a desired change, due", r)
+	}
+	if !r.Due.Equal(at(0)) {
+		t.Fatalf("User.Due = %s, want %s", r.Due, at(0))
+	}
+
+	j := claimOne(t, s, at(0), "U001")
+	noErr(t, "Complete", s.Complete(ctx(t), j, applied1, at(1)))
+	r = user(t, s, "U001")
+	sameApplied(t, r.Applied, applied1)
+	if !r.Due.IsZero() {
+		t.Fatalf("User.Due = %s after Complete, want zero", r.Due)
+	}
+
+	submit(t, s, change("U001", "Ev2", 10, "Meeting"), at(10), bridge.Accepted)
+	j = claimOne(t, s, at(10), "U001")
+	noErr(t, "Retry", s.Retry(ctx(t), j, at(70), 2, "graph 503"))
+	noErr(t, "SetChoice", s.SetChoice(ctx(t), "U001", bridge.ChoiceOff, at(20)))
+	r = user(t, s, "U001")
+	if r.Choice != bridge.ChoiceOff || !r.Due.Equal(at(20)) {
+		t.Fatalf("User = %+v, want choice off, due %s", r, at(20))
+	}
+	j = claimOne(t, s, at(20), "U001")
+	noErr(t, "Retry", s.Retry(ctx(t), j, at(90), 3, "graph 504"))
+	r = user(t, s, "U001")
+	if r.Attempts != 3 || r.LastError != "graph 504" || !r.Due.Equal(at(90)) {
+		t.Fatalf("User = %+v, want 3 attempts, graph 504, due %s", r, at(90))
+	}
+
+	j = claimOne(t, s, at(90), "U001")
+	noErr(t, "Hold", s.Hold(ctx(t), j, "Busy (set in Teams)", at(600)))
+	r = user(t, s, "U001")
+	if r.Held != "Busy (set in Teams)" || !r.Due.Equal(at(600)) || r.Applied != nil {
+		t.Fatalf("User = %+v, want held, due %s, nothing applied", r, at(600))
+	}
+
+	j = claimOne(t, s, at(600), "U001")
+	noErr(t, "Park", s.Park(ctx(t), j, "graph 404: user not found", at(601)))
+	r = user(t, s, "U001")
+	if r.ParkedReason != "graph 404: user not found" || !r.Due.IsZero() {
+		t.Fatalf("User = %+v, want parked, not due", r)
+	}
+
+	// A choice alone is something known of a user.
+	noErr(t, "SetChoice", s.SetChoice(ctx(t), "U002", bridge.ChoiceOn, at(0)))
+	if r := user(t, s, "U002"); r.Desired != nil || r.Choice != bridge.ChoiceOn {
+		t.Fatalf("User(U002) = %+v, want only choice on", r)
+	}
 }
