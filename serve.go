@@ -118,6 +118,12 @@ func (a *app) wireEngine(ctx context.Context, env *runEnv, client *graphsync.Cli
 		Workers:   cfg.Workers,
 		Lease:     cfg.Lease,
 		Grace:     cfg.ShutdownGrace,
+		Owners:    a.st,
+		Overwrite: cfg.TeamsConflict == "overwrite",
+		OptIn:     cfg.MirrorDefault == "off",
+	}
+	if client != nil {
+		a.engine.Presence = client
 	}
 	return nil
 }
