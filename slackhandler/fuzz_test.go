@@ -1,4 +1,4 @@
-package slackhandler
+package slackhandler_test
 
 import (
 	"testing"
@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/statusbridge/statusbridge/internal/slacktest"
+	. "github.com/statusbridge/statusbridge/slackhandler"
 )
 
 // FuzzParseEvent checks that decoding any payload never panics and that a
