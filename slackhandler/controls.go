@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -264,6 +265,23 @@ type controller struct {
 	timeout  time.Duration // bounds a command's action (Slack waits 3 s)
 	bgWait   time.Duration // bounds a click's or an opened Home's work
 	bg       sync.WaitGroup
+
+	pmu     sync.Mutex        // guards seq and last
+	seq     uint64            // numbers publications in the order they were asked for
+	last    map[string]uint64 // per user: the newest publication asked for
+	stripes [64]sync.Mutex    // one user's publications go one at a time
+}
+
+// ticket numbers a publication for userID; one asked for later supersedes it.
+func (c *controller) ticket(userID string) uint64 {
+	c.pmu.Lock()
+	defer c.pmu.Unlock()
+	c.seq++
+	if c.last == nil {
+		c.last = map[string]uint64{}
+	}
+	c.last[userID] = c.seq
+	return c.seq
 }
 
 // command runs a slash command and returns the reply and the outcome.
@@ -354,6 +372,7 @@ func (c *controller) click(in Interaction) string {
 	if verb == "resume" {
 		act = c.controls.Resume
 	}
+	n := c.ticket(in.UserID)
 	c.background(func(ctx context.Context) {
 		v, err := act(ctx, in.UserID)
 		if err != nil {
@@ -363,7 +382,7 @@ func (c *controller) click(in Interaction) string {
 			}
 		}
 		log.Info("App Home action", "state", string(v.State))
-		c.publish(ctx, log, in.UserID, v)
+		c.publish(ctx, log, in.UserID, v, n)
 	})
 	return "interaction"
 }
@@ -381,13 +400,14 @@ func (c *controller) homeOpened(ev Event) string {
 		return "ignored"
 	}
 	log := c.log.With("user", ev.HomeUser, "event_id", ev.EventID)
+	n := c.ticket(ev.HomeUser)
 	c.background(func(ctx context.Context) {
 		v, err := c.controls.View(ctx, ev.HomeUser)
 		if err != nil {
 			log.Error("App Home: could not read the user's view", "err", err)
 			return
 		}
-		c.publish(ctx, log, ev.HomeUser, v)
+		c.publish(ctx, log, ev.HomeUser, v, n)
 	})
 	return "home"
 }
@@ -398,11 +418,25 @@ func (c *controller) republish(userID string, v bridge.UserView) {
 		return
 	}
 	log := c.log.With("user", userID)
-	c.background(func(ctx context.Context) { c.publish(ctx, log, userID, v) })
+	n := c.ticket(userID)
+	c.background(func(ctx context.Context) { c.publish(ctx, log, userID, v, n) })
 }
 
-func (c *controller) publish(ctx context.Context, log *slog.Logger, userID string, v bridge.UserView) {
+// publish sends the view of publication n, unless a later one for the same
+// user was asked for meanwhile (its view is newer).
+func (c *controller) publish(ctx context.Context, log *slog.Logger, userID string, v bridge.UserView, n uint64) {
 	if c.home == nil {
+		return
+	}
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(userID))
+	stripe := &c.stripes[h.Sum32()%uint32(len(c.stripes))]
+	stripe.Lock()
+	defer stripe.Unlock()
+	c.pmu.Lock()
+	newest := c.last[userID] == n
+	c.pmu.Unlock()
+	if !newest {
 		return
 	}
 	if err := c.home.publish(ctx, userID, v); err != nil {

@@ -72,9 +72,9 @@ func (p *people) got() []string {
 var _ slackhandler.Controls = (*people)(nil)
 
 const (
-	ourTeam  = "T0EXAMPLE1"
-	ourOrg   = "E0EXAMPLE1"
-	employee = "U0123ABCD"
+	ourTeam   = "T0EXAMPLE1"
+	ourOrg    = "E0EXAMPLE1"
+	employee  = "U0123ABCD"
 	homeToken = "xoxb-test-token-123"
 )
 
@@ -158,10 +158,9 @@ func TestCommandPausesAndResumes(t *testing.T) {
 		t.Errorf("controls got %v", got)
 	}
 	c.h.Wait()
-	// Each change re-publishes App Home.
+	// Each change re-publishes App Home; an older view never lands after a newer one.
 	pub := c.api.Published()
-	if len(pub) != 2 || pub[0].UserID != employee || !contains(pub[0].ActionIDs, slackhandler.ActionResume) ||
-		!contains(pub[1].ActionIDs, slackhandler.ActionPause) {
+	if len(pub) == 0 || len(pub) > 2 || pub[0].UserID != employee || !contains(pub[len(pub)-1].ActionIDs, slackhandler.ActionPause) {
 		t.Errorf("published %+v", pub)
 	}
 }
