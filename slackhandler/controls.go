@@ -442,6 +442,11 @@ func (c *controller) publish(ctx context.Context, log *slog.Logger, userID strin
 	if err := c.home.publish(ctx, userID, v); err != nil {
 		log.Warn("App Home: views.publish failed", "err", err)
 	}
+	c.pmu.Lock()
+	if c.last[userID] == n {
+		delete(c.last, userID) // nothing newer is waiting; keep the map small
+	}
+	c.pmu.Unlock()
 }
 
 // background runs fn off the request path, bounded by bgWait.
