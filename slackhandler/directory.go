@@ -2,10 +2,13 @@ package slackhandler
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -17,6 +20,17 @@ import (
 
 // DefaultAPIURL is Slack's Web API base URL.
 const DefaultAPIURL = "https://slack.com/api/"
+
+// normalizeAPIURL defaults an empty Web API base URL and ends it with "/".
+func normalizeAPIURL(apiURL string) string {
+	if apiURL == "" {
+		apiURL = DefaultAPIURL
+	}
+	if !strings.HasSuffix(apiURL, "/") {
+		apiURL += "/"
+	}
+	return apiURL
+}
 
 // slackbotID is Slackbot's user id, which Slack does not mark as a bot.
 const slackbotID = "USLACKBOT"
@@ -66,10 +80,12 @@ func WithDirectoryClock(now func() time.Time) DirectoryOption {
 
 // Directory reads users from Slack's Web API with the bot token.
 type Directory struct {
-	api  *slack.Client
-	http *http.Client
-	log  *slog.Logger
-	now  func() time.Time
+	token  string
+	apiURL string
+	api    *slack.Client
+	http   *http.Client
+	log    *slog.Logger
+	now    func() time.Time
 
 	mu sync.Mutex
 	// throttledUntil is when users.info may be called again after a 429:
@@ -87,12 +103,8 @@ func NewDirectory(botToken, apiURL string, opts ...DirectoryOption) *Directory {
 	for _, o := range opts {
 		o(d)
 	}
-	if apiURL == "" {
-		apiURL = DefaultAPIURL
-	}
-	if !strings.HasSuffix(apiURL, "/") {
-		apiURL += "/"
-	}
+	apiURL = normalizeAPIURL(apiURL)
+	d.token, d.apiURL = botToken, apiURL
 	// No slack-go retries: a 429 goes back to the caller as a ThrottledError,
 	// so the one retry layer (the bridge's) decides.
 	d.api = slack.New(botToken, slack.OptionAPIURL(apiURL), slack.OptionHTTPClient(d.http))
@@ -141,6 +153,63 @@ func (d *Directory) AuthTest(ctx context.Context) (team, user string, scopes []s
 		}
 	}
 	return r.TeamID, r.UserID, scopes, nil
+}
+
+// Installed calls auth.test and reports where the bot token is installed:
+// the workspace (T…) and, on Enterprise Grid, the org (E…). An org-wide
+// install reports the org and may have no workspace.
+func (d *Directory) Installed(ctx context.Context) (teamID, enterpriseID string, err error) {
+	var r struct {
+		OK                  bool    `json:"ok"`
+		Error               string  `json:"error"`
+		Needed              string  `json:"needed"`
+		TeamID              lstring `json:"team_id"`
+		EnterpriseID        lstring `json:"enterprise_id"`
+		IsEnterpriseInstall lbool   `json:"is_enterprise_install"`
+	}
+	if err := d.call(ctx, "auth.test", &r); err != nil {
+		d.log.Debug("slack auth.test failed", "err", err)
+		return "", "", err
+	}
+	if !r.OK {
+		return "", "", classify("auth.test", slack.SlackErrorResponse{Err: r.Error, Needed: r.Needed})
+	}
+	teamID, enterpriseID = splitOrg(string(r.TeamID), string(r.EnterpriseID))
+	if bool(r.IsEnterpriseInstall) && enterpriseID == "" {
+		return "", "", &bridge.TransientError{Reason: "slack auth.test: an org-wide install without an enterprise_id"}
+	}
+	return teamID, enterpriseID, nil
+}
+
+// call POSTs a Web API method without arguments with the bot token and
+// decodes its JSON answer into v.
+func (d *Directory) call(ctx context.Context, method string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.apiURL+method, strings.NewReader(""))
+	if err != nil {
+		return &bridge.TransientError{Reason: "slack " + method + ": bad API URL"}
+	}
+	req.Header.Set("Authorization", "Bearer "+d.token)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := d.http.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("slack %s: %w", method, ctx.Err())
+		}
+		// The error names the URL, never the token.
+		return &bridge.TransientError{Reason: "slack " + method + ": " + err.Error(), Err: err}
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusTooManyRequests {
+		secs, _ := strconv.Atoi(strings.TrimSpace(resp.Header.Get("Retry-After")))
+		return &bridge.ThrottledError{RetryAfter: time.Duration(secs) * time.Second, Err: fmt.Errorf("slack %s: HTTP 429", method)}
+	}
+	if resp.StatusCode != http.StatusOK {
+		return &bridge.TransientError{Reason: fmt.Sprintf("slack %s: HTTP %d", method, resp.StatusCode)}
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, MaxBodyBytes)).Decode(v); err != nil {
+		return &bridge.TransientError{Reason: "slack " + method + ": unreadable answer", Err: err}
+	}
+	return nil
 }
 
 // maxThrottles is how many 429s in a row Users waits out before giving up.
@@ -199,14 +268,16 @@ func profileOf(u *slack.User) Profile {
 }
 
 func slackUser(u *slack.User) bridge.SlackUser {
+	team, enterprise := splitOrg(u.TeamID, u.Enterprise.EnterpriseID)
 	return bridge.SlackUser{
-		ID:       u.ID,
-		TeamID:   u.TeamID,
-		Email:    u.Profile.Email,
-		Deleted:  u.Deleted,
-		Bot:      u.IsBot || u.ID == slackbotID,
-		Guest:    u.IsRestricted || u.IsUltraRestricted,
-		External: u.IsStranger,
+		ID:           u.ID,
+		TeamID:       team,
+		EnterpriseID: enterprise,
+		Email:        u.Profile.Email,
+		Deleted:      u.Deleted,
+		Bot:          u.IsBot || u.ID == slackbotID,
+		Guest:        u.IsRestricted || u.IsUltraRestricted,
+		External:     u.IsStranger,
 	}
 }
 
@@ -246,12 +317,7 @@ func classify(method string, err error) error {
 // (apps.connections.open) with an app-level token (xapp-…, scope
 // connections:write). The URL carries a one-time ticket: do not log it.
 func OpenConnection(ctx context.Context, appToken, apiURL string) (string, error) {
-	if apiURL == "" {
-		apiURL = DefaultAPIURL
-	}
-	if !strings.HasSuffix(apiURL, "/") {
-		apiURL += "/"
-	}
+	apiURL = normalizeAPIURL(apiURL)
 	api := slack.New("", slack.OptionAppLevelToken(appToken), slack.OptionAPIURL(apiURL),
 		slack.OptionHTTPClient(&http.Client{Timeout: 10 * time.Second}))
 	_, url, err := api.StartSocketModeContext(ctx)

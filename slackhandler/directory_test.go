@@ -220,3 +220,47 @@ func TestOpenConnection(t *testing.T) {
 		t.Errorf("wrong token: %v, want AuthError", err)
 	}
 }
+
+func TestInstalled(t *testing.T) {
+	api := slacktest.StartAPI(t, botToken)
+	d := slackhandler.NewDirectory(botToken, api.URL)
+	for _, tc := range []struct {
+		team, ent         string
+		org               bool
+		wantTeam, wantEnt string
+	}{
+		{"T0EXAMPLE1", "", false, "T0EXAMPLE1", ""},
+		{"T0EXAMPLE1", "E0EXAMPLE1", false, "T0EXAMPLE1", "E0EXAMPLE1"},
+		{"E0EXAMPLE1", "E0EXAMPLE1", true, "", "E0EXAMPLE1"},
+	} {
+		api.SetInstall(tc.team, tc.ent, tc.org)
+		team, ent, err := d.Installed(context.Background())
+		if err != nil || team != tc.wantTeam || ent != tc.wantEnt {
+			t.Errorf("install %+v: Installed = %q, %q, %v", tc, team, ent, err)
+		}
+	}
+	bad := slackhandler.NewDirectory("xoxb-wrong", api.URL)
+	if _, _, err := bad.Installed(context.Background()); !errors.Is(err, slackhandler.ErrAuth) || strings.Contains(err.Error(), "xoxb-wrong") {
+		t.Errorf("wrong token: %v", err)
+	}
+	api.FailNext("auth.test", 1, http.StatusTooManyRequests, "7")
+	var thr *bridge.ThrottledError
+	if _, _, err := d.Installed(context.Background()); !errors.As(err, &thr) || thr.RetryAfter != 7*time.Second {
+		t.Errorf("429: %v", err)
+	}
+}
+
+func TestSlackUserOrg(t *testing.T) {
+	api := slacktest.StartAPI(t, botToken)
+	api.AddUser(slacktest.User{ID: "W0GRID0001", TeamID: "T0OTHERWS1", EnterpriseID: "E0EXAMPLE1", Email: "a@example.com"})
+	api.AddUser(slacktest.User{ID: "U0STRANGE1", TeamID: "T0FOREIGN1", Stranger: true})
+	d := slackhandler.NewDirectory(botToken, api.URL)
+	u, err := d.SlackUser(context.Background(), "W0GRID0001")
+	if err != nil || u.TeamID != "T0OTHERWS1" || u.EnterpriseID != "E0EXAMPLE1" || u.External {
+		t.Errorf("grid user %+v, %v", u, err)
+	}
+	u, err = d.SlackUser(context.Background(), "U0STRANGE1")
+	if err != nil || u.TeamID != "T0FOREIGN1" || u.EnterpriseID != "" || !u.External {
+		t.Errorf("stranger %+v, %v", u, err)
+	}
+}

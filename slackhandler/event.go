@@ -25,6 +25,9 @@ const (
 	TypeUserChange = "user_change"
 	// TypeUserStatusChanged is the event sent when a user's status changes.
 	TypeUserStatusChanged = "user_status_changed"
+	// TypeAppHomeOpened is the event sent when a user opens the app's Home
+	// (https://docs.slack.dev/reference/events/app_home_opened).
+	TypeAppHomeOpened = "app_home_opened"
 )
 
 // ErrInvalidEvent is wrapped by every error about a payload that is well-formed
@@ -40,6 +43,8 @@ type Event struct {
 	Challenge string
 	// TeamID is the workspace the event was delivered for; empty on some Enterprise Grid deliveries.
 	TeamID string
+	// EnterpriseID is the Enterprise Grid org the event was delivered for, when any.
+	EnterpriseID string
 	// APIAppID is the receiving app.
 	APIAppID string
 	// EventID is Slack's id of the event, the same on retries.
@@ -55,12 +60,18 @@ type Event struct {
 	EventTS string
 	// User is the user of a user_change or user_status_changed event; nil otherwise.
 	User *User
+	// HomeUser is the user who opened the app's Home (app_home_opened).
+	HomeUser string
+	// Tab is the Home tab opened ("home", "messages", "about").
+	Tab string
 }
 
 // User is the part of a Slack user object the bridge uses.
 type User struct {
-	ID                string
-	TeamID            string
+	ID     string
+	TeamID string
+	// EnterpriseID is the Enterprise Grid org of the user (enterprise_user.enterprise_id).
+	EnterpriseID      string
 	IsBot             bool
 	Deleted           bool
 	IsRestricted      bool
@@ -106,6 +117,7 @@ func ParseEvent(body []byte) (Event, error) {
 		Type:              string(w.Type),
 		Challenge:         string(w.Challenge),
 		TeamID:            string(w.TeamID),
+		EnterpriseID:      string(w.EnterpriseID),
 		APIAppID:          string(w.APIAppID),
 		EventID:           string(w.EventID),
 		EventTime:         int64(w.EventTime),
@@ -123,9 +135,17 @@ func ParseEvent(body []byte) (Event, error) {
 	}
 	ev.InnerType = string(inner.Type)
 	ev.EventTS = string(inner.EventTS)
-	if ev.InnerType == TypeUserChange || ev.InnerType == TypeUserStatusChanged {
-		u := inner.User.user()
+	switch ev.InnerType {
+	case TypeUserChange, TypeUserStatusChanged:
+		var wu wireUser
+		_ = wu.UnmarshalJSON(inner.User)
+		u := wu.user()
 		ev.User = &u
+	case TypeAppHomeOpened:
+		var id lstring
+		_ = id.UnmarshalJSON(inner.User)
+		ev.HomeUser = string(id)
+		ev.Tab = string(inner.Tab)
 	}
 	return ev, nil
 }
@@ -142,18 +162,21 @@ func (e Event) StatusChange(source bridge.ChangeSource) (bridge.Change, error) {
 	if e.EventTime <= 0 {
 		return bridge.Change{}, fmt.Errorf("%w: no event_time", ErrInvalidEvent)
 	}
-	team := e.TeamID
-	if team == "" {
-		team = e.User.TeamID
-	}
+	team, enterprise := e.UserOrg()
 	c := bridge.Change{
-		UserID:    e.User.ID,
-		TeamID:    team,
-		Status:    StatusFromProfile(e.User.Profile),
-		EventID:   e.EventID,
-		EventTime: eventTime(e.EventTime, e.EventTS),
-		Source:    source,
-		EventType: e.InnerType,
+		UserID:       e.User.ID,
+		TeamID:       team,
+		EnterpriseID: enterprise,
+		Status:       StatusFromProfile(e.User.Profile),
+		EventID:      e.EventID,
+		EventTime:    eventTime(e.EventTime, e.EventTS),
+		Source:       source,
+		EventType:    e.InnerType,
+	}
+	if e.User.Deleted {
+		// A deactivated user has no status to mirror; the bridge stops mirroring them.
+		c.Deactivated = true
+		c.Status = bridge.Status{}
 	}
 	if err := c.Validate(); err != nil {
 		return bridge.Change{}, fmt.Errorf("%w: %v", ErrInvalidEvent, err)
@@ -190,6 +213,7 @@ type wireEnvelope struct {
 	Type              lstring         `json:"type"`
 	Challenge         lstring         `json:"challenge"`
 	TeamID            lstring         `json:"team_id"`
+	EnterpriseID      lstring         `json:"enterprise_id"`
 	APIAppID          lstring         `json:"api_app_id"`
 	EventID           lstring         `json:"event_id"`
 	EventTime         lint            `json:"event_time"`
@@ -198,20 +222,32 @@ type wireEnvelope struct {
 }
 
 type wireInner struct {
-	Type    lstring  `json:"type"`
-	User    wireUser `json:"user"`
-	EventTS lstring  `json:"event_ts"`
+	Type    lstring         `json:"type"`
+	User    json.RawMessage `json:"user"`
+	EventTS lstring         `json:"event_ts"`
+	Tab     lstring         `json:"tab"`
 }
 
 type wireUser struct {
-	ID                lstring     `json:"id"`
-	TeamID            lstring     `json:"team_id"`
-	IsBot             lbool       `json:"is_bot"`
-	Deleted           lbool       `json:"deleted"`
-	IsRestricted      lbool       `json:"is_restricted"`
-	IsUltraRestricted lbool       `json:"is_ultra_restricted"`
-	IsStranger        lbool       `json:"is_stranger"`
-	Profile           wireProfile `json:"profile"`
+	ID                lstring            `json:"id"`
+	TeamID            lstring            `json:"team_id"`
+	IsBot             lbool              `json:"is_bot"`
+	Deleted           lbool              `json:"deleted"`
+	IsRestricted      lbool              `json:"is_restricted"`
+	IsUltraRestricted lbool              `json:"is_ultra_restricted"`
+	IsStranger        lbool              `json:"is_stranger"`
+	Profile           wireProfile        `json:"profile"`
+	EnterpriseUser    wireEnterpriseUser `json:"enterprise_user"`
+}
+
+// wireEnterpriseUser is a user's enterprise_user object on Enterprise Grid.
+type wireEnterpriseUser struct {
+	EnterpriseID lstring `json:"enterprise_id"`
+}
+
+func (u *wireEnterpriseUser) UnmarshalJSON(b []byte) error {
+	type plain wireEnterpriseUser
+	return lenientObject(b, (*plain)(u))
 }
 
 func (u *wireUser) UnmarshalJSON(b []byte) error {
@@ -223,6 +259,7 @@ func (u wireUser) user() User {
 	return User{
 		ID:                string(u.ID),
 		TeamID:            string(u.TeamID),
+		EnterpriseID:      string(u.EnterpriseUser.EnterpriseID),
 		IsBot:             bool(u.IsBot),
 		Deleted:           bool(u.Deleted),
 		IsRestricted:      bool(u.IsRestricted),

@@ -1,22 +1,20 @@
 // Package slackhandler is statusbridge's Slack side: the Events API
 // http.Handler that verifies Slack's signature and turns user status events
-// into bridge changes, the Socket Mode runner that does the same over a
-// WebSocket, the tolerant decoder of those events, the conversion of
+// into bridge changes and answers employees' slash commands, App Home and
+// its buttons, the Socket Mode runner that does the same over a WebSocket, the tolerant decoder of those events, the conversion of
 // a Slack status (emoji included) into a bridge.Status, and the Web API
 // directory used to identify users. It is the only package that imports slack-go.
 package slackhandler
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
-	"strconv"
-	"strings"
+	"net/url"
 	"time"
 
 	"github.com/statusbridge/statusbridge/bridge"
@@ -44,7 +42,11 @@ var _ Submitter = (*bridge.Engine)(nil)
 // Observer receives the outcome of every request, for metrics. Outcomes are
 // "accepted", "duplicate", "stale", "unchanged", "error", "invalid",
 // "unauthorized", "too_large", "bad_request", "method_not_allowed",
-// "url_verification", "rate_limited" and "ignored". It must not block.
+// "url_verification", "rate_limited", "ignored", "foreign_team" (a user of
+// another org: acked, never submitted), "command" (a slash command
+// answered), "unavailable" (a command or click without controls
+// configured), "interaction" (a button click taken) and "home" (App Home
+// opened). It must not block.
 type Observer interface {
 	Request(outcome string)
 }
@@ -61,8 +63,35 @@ func WithClock(now func() time.Time) Option { return func(h *Handler) { h.now = 
 // WithObserver sets the receiver of request outcomes.
 func WithObserver(o Observer) Option { return func(h *Handler) { h.obs = o } }
 
-// WithSubmitTimeout bounds each Submit call (default DefaultSubmitTimeout).
+// WithSubmitTimeout bounds each Submit call and each command's action (default DefaultSubmitTimeout).
 func WithSubmitTimeout(d time.Duration) Option { return func(h *Handler) { h.submitTimeout = d } }
+
+// WithControls lets employees use the slash command and App Home's buttons;
+// without it they get a polite "not available".
+func WithControls(c Controls) Option { return func(h *Handler) { h.ctl.controls = c } }
+
+// WithOrg mirrors, and answers, only users whose org allow accepts: a
+// workspace id (T…) and, on Enterprise Grid, an org id (E…), either possibly
+// empty. Without it every org is served. OrgAllows builds one.
+func WithOrg(allow func(teamID, enterpriseID string) bool) Option {
+	return func(h *Handler) { h.ctl.allow = allow }
+}
+
+// WithHome publishes App Home (views.publish) with botToken at the Web API
+// apiURL (DefaultAPIURL when empty) when a user opens it or clicks its button.
+func WithHome(botToken, apiURL string) Option {
+	return func(h *Handler) { h.ctl.home = newHomePublisher(botToken, apiURL) }
+}
+
+// WithHomeTimeout bounds the work a click or an opened App Home starts after
+// Slack got its answer (default DefaultHomeTimeout).
+func WithHomeTimeout(d time.Duration) Option {
+	return func(h *Handler) {
+		if d > 0 {
+			h.ctl.bgWait = d
+		}
+	}
+}
 
 // Handler serves Slack's Events API (POST /slack/events).
 type Handler struct {
@@ -72,6 +101,7 @@ type Handler struct {
 	now           func() time.Time
 	obs           Observer
 	submitTimeout time.Duration
+	ctl           controller
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -87,11 +117,17 @@ func NewHandler(signingSecret string, sub Submitter, opts ...Option) *Handler {
 		obs:           nopObserver{},
 		submitTimeout: DefaultSubmitTimeout,
 	}
+	h.ctl.bgWait = DefaultHomeTimeout
 	for _, o := range opts {
 		o(h)
 	}
+	h.ctl.log, h.ctl.timeout = h.log, h.submitTimeout
 	return h
 }
+
+// Wait waits for the work that clicks and opened App Homes started in the
+// background (each bounded by the home timeout); call it at shutdown.
+func (h *Handler) Wait() { h.ctl.bg.Wait() }
 
 type nopObserver struct{}
 
@@ -122,6 +158,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.answer(w, http.StatusUnauthorized, "unauthorized", "invalid signature")
 		return
 	}
+	if isForm(r.Header.Get("Content-Type"), body) {
+		h.serveForm(w, r.Context(), body)
+		return
+	}
 	ev, err := ParseEvent(body)
 	if err != nil {
 		h.log.Warn("slack request rejected: malformed payload", "err", err)
@@ -148,12 +188,84 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case TypeEventCallback:
 		if ev.IsStatusEvent() {
+			team, enterprise := ev.UserOrg()
+			if !allowed(h.ctl.allow, team, enterprise, ev.User.IsStranger) {
+				log.Info("slack event of a user of another org ignored", "user", ev.User.ID,
+					"user_team", team, "user_enterprise", enterprise)
+				h.answer(w, http.StatusOK, "foreign_team", "")
+				return
+			}
 			h.submit(w, r.Context(), log, ev)
+			return
+		}
+		if ev.InnerType == TypeAppHomeOpened {
+			// Slack gets its answer first; the view is published in the background.
+			h.answer(w, http.StatusOK, h.ctl.homeOpened(ev), "")
 			return
 		}
 	}
 	log.Debug("slack event ignored", "type", ev.Type, "event_type", ev.InnerType)
 	h.answer(w, http.StatusOK, "ignored", "")
+}
+
+// isForm reports whether a request body is form-encoded (slash commands and
+// interactivity) rather than an Events API JSON payload.
+func isForm(contentType string, body []byte) bool {
+	if mt, _, err := mime.ParseMediaType(contentType); err == nil {
+		switch mt {
+		case "application/x-www-form-urlencoded":
+			return true
+		case "application/json":
+			return false
+		}
+	}
+	return len(body) > 0 && !isObject(body)
+}
+
+// serveForm answers a slash command (a command field) or an interactivity
+// payload (a payload field).
+func (h *Handler) serveForm(w http.ResponseWriter, ctx context.Context, body []byte) {
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		h.log.Warn("slack request rejected: malformed form", "err", err)
+		h.answer(w, http.StatusBadRequest, "bad_request", "malformed form")
+		return
+	}
+	switch {
+	case form.Has("ssl_check"):
+		// Slack checks the certificate of a slash command's URL this way
+		// (https://docs.slack.dev/interactivity/implementing-slash-commands/).
+		h.answer(w, http.StatusOK, "ignored", "")
+	case form.Has("payload"):
+		in, err := ParseInteraction([]byte(form.Get("payload")))
+		if err != nil {
+			h.log.Warn("slack interaction rejected: malformed payload", "err", err)
+			h.answer(w, http.StatusBadRequest, "bad_request", "malformed payload")
+			return
+		}
+		// Slack wants 200 with an empty body at once; the work goes on in the background.
+		h.answer(w, http.StatusOK, h.ctl.click(in), "")
+	case form.Has("command"):
+		sc, err := ParseSlashCommand(form)
+		if err != nil {
+			h.answer(w, http.StatusBadRequest, "bad_request", "malformed slash command")
+			return
+		}
+		reply, outcome := h.ctl.command(ctx, sc)
+		b, err := json.Marshal(reply)
+		if err != nil {
+			h.log.Error("slash command reply could not be encoded", "err", err)
+			h.answer(w, http.StatusInternalServerError, "error", "internal error")
+			return
+		}
+		h.obs.Request(outcome)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(b)
+	default:
+		h.log.Warn("slack request rejected: a form with neither command nor payload")
+		h.answer(w, http.StatusBadRequest, "bad_request", "unknown form")
+	}
 }
 
 func (h *Handler) submit(w http.ResponseWriter, ctx context.Context, log *slog.Logger, ev Event) {
@@ -190,41 +302,7 @@ func (h *Handler) answer(w http.ResponseWriter, code int, outcome, text string) 
 	_, _ = io.WriteString(w, text+"\n")
 }
 
-// verify checks Slack's v0 signature and the timestamp window; it returns a
-// secret-free reason when the request is not Slack's, "" when it is.
-//
-// The scheme is slack-go's SecretsVerifier (HMAC-SHA256 over "v0:ts:body",
-// compared in constant time), computed here because SecretsVerifier checks the
-// window against the wall clock and the handler's clock must be injectable.
-// A test holds the two to the same answers.
+// verify checks the request's signature; see verifySignature.
 func (h *Handler) verify(header http.Header, body []byte) string {
-	if len(h.secret) == 0 {
-		return "no signing secret configured"
-	}
-	ts, sig := header.Get("X-Slack-Request-Timestamp"), header.Get("X-Slack-Signature")
-	if ts == "" || sig == "" {
-		return "missing signature headers"
-	}
-	secs, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil {
-		return "malformed timestamp"
-	}
-	if skew := h.now().Sub(time.Unix(secs, 0)).Abs(); skew > MaxClockSkew {
-		return "timestamp outside the 5 minute window"
-	}
-	hexSig, ok := strings.CutPrefix(sig, "v0=")
-	if !ok {
-		return "unknown signature version"
-	}
-	got, err := hex.DecodeString(hexSig)
-	if err != nil || len(got) != sha256.Size {
-		return "malformed signature"
-	}
-	mac := hmac.New(sha256.New, h.secret)
-	_, _ = io.WriteString(mac, "v0:"+ts+":")
-	_, _ = mac.Write(body)
-	if !hmac.Equal(mac.Sum(nil), got) {
-		return "signature mismatch"
-	}
-	return ""
+	return verifySignature(h.secret, header, body, h.now())
 }

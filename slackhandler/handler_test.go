@@ -394,14 +394,15 @@ func TestFieldsVariantsParse(t *testing.T) {
 }
 
 // TestSlackDocsExample checks the handler against the worked example in
-// https://docs.slack.dev/authentication/verifying-requests-from-slack/ (the
-// body is not JSON, so a verified request answers 400, a refused one 401).
+// https://docs.slack.dev/authentication/verifying-requests-from-slack/: the
+// body is a slash command, so a verified request gets the ephemeral "not
+// available" reply of a handler without controls, a refused one 401.
 func TestSlackDocsExample(t *testing.T) {
 	const body = "token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c"
 	for _, tc := range []struct {
 		secret string
 		want   int
-	}{{"8f742231b10e8888abcd99yyyzzz85a5", http.StatusBadRequest}, {"8f742231b10e8888abcd99yyyzzz85a6", http.StatusUnauthorized}} {
+	}{{"8f742231b10e8888abcd99yyyzzz85a5", http.StatusOK}, {"8f742231b10e8888abcd99yyyzzz85a6", http.StatusUnauthorized}} {
 		h := slackhandler.NewHandler(tc.secret, &recorder{}, slackhandler.WithClock(func() time.Time { return time.Unix(1531420618, 0) }))
 		req := httptest.NewRequest(http.MethodPost, "/slack/events", strings.NewReader(body))
 		req.Header.Set("X-Slack-Request-Timestamp", "1531420618")
@@ -410,6 +411,10 @@ func TestSlackDocsExample(t *testing.T) {
 		h.ServeHTTP(rec, req)
 		if rec.Code != tc.want {
 			t.Errorf("secret %s…: status %d, want %d", tc.secret[:4], rec.Code, tc.want)
+		}
+		if tc.want == http.StatusOK && (!strings.Contains(rec.Body.String(), `"response_type":"ephemeral"`) ||
+			!strings.Contains(rec.Body.String(), "not available")) {
+			t.Errorf("verified command answered %q, want the ephemeral not-available reply", rec.Body)
 		}
 	}
 }

@@ -42,7 +42,8 @@ const (
 // be safe for concurrent use and must not block.
 type SocketObserver interface {
 	// Envelope counts an envelope by outcome ("accepted", "duplicate", "stale",
-	// "unchanged", "error", "invalid", "bad_request", "rate_limited", "ignored")
+	// "unchanged", "error", "invalid", "bad_request", "rate_limited", "ignored",
+	// "foreign_team", "command", "unavailable", "interaction", "home")
 	// and whether Slack was redelivering it (retry_attempt > 0).
 	Envelope(outcome string, redelivery bool)
 	// Reconnect counts an ended connection by reason ("disconnect", "stale",
@@ -73,6 +74,26 @@ func WithStaleAfter(d time.Duration) SocketOption {
 
 // WithSocketClock sets the clock the watchdog measures silence with (default time.Now).
 func WithSocketClock(now func() time.Time) SocketOption { return func(r *SocketRunner) { r.now = now } }
+
+// WithSocketControls lets employees use the slash command and App Home's
+// buttons over Socket Mode; without it they get a polite "not available".
+func WithSocketControls(c Controls) SocketOption { return func(r *SocketRunner) { r.ctl.controls = c } }
+
+// WithSocketOrg mirrors, and answers, only users whose org allow accepts, as
+// WithOrg does for HTTP.
+func WithSocketOrg(allow func(teamID, enterpriseID string) bool) SocketOption {
+	return func(r *SocketRunner) { r.ctl.allow = allow }
+}
+
+// WithSocketHomeTimeout bounds the work a click or an opened App Home starts
+// after the ack (default DefaultHomeTimeout).
+func WithSocketHomeTimeout(d time.Duration) SocketOption {
+	return func(r *SocketRunner) {
+		if d > 0 {
+			r.ctl.bgWait = d
+		}
+	}
+}
 
 // WithSocketObserver sets the receiver of envelope outcomes and reconnects.
 func WithSocketObserver(o SocketObserver) SocketOption { return func(r *SocketRunner) { r.obs = o } }
@@ -118,14 +139,14 @@ type SocketRunner struct {
 	handling sync.WaitGroup // envelopes being handled, on any connection
 	mu       sync.Mutex
 	liveSig  chan struct{} // closed and replaced whenever a connection becomes live
+	ctl      controller
 }
 
 // NewSocketRunner returns a runner that opens connections with appToken
 // (xapp-…, scope connections:write) at apiURL (DefaultAPIURL when empty) and
-// submits status changes to sub. botToken is the app's Web API token; Socket
-// Mode itself needs only appToken.
+// submits status changes to sub. botToken is the app's Web API token, with
+// which App Home is published; Socket Mode itself needs only appToken.
 func NewSocketRunner(appToken, botToken, apiURL string, sub Submitter, opts ...SocketOption) *SocketRunner {
-	_ = botToken
 	r := &SocketRunner{
 		appToken:   appToken,
 		apiURL:     apiURL,
@@ -146,9 +167,12 @@ func NewSocketRunner(appToken, botToken, apiURL string, sub Submitter, opts ...S
 		sem:     make(chan struct{}, maxInFlight),
 		liveSig: make(chan struct{}),
 	}
+	r.ctl.bgWait = DefaultHomeTimeout
+	r.ctl.home = newHomePublisher(botToken, apiURL)
 	for _, o := range opts {
 		o(r)
 	}
+	r.ctl.log, r.ctl.timeout = r.log, DefaultSubmitTimeout
 	return r
 }
 
@@ -166,7 +190,9 @@ func (r *SocketRunner) Run(ctx context.Context) error {
 		lastErr  string
 		draining sync.WaitGroup
 	)
-	// Envelopes taken on any connection, also dropped ones, end before Run does.
+	// Envelopes taken on any connection, also dropped ones, end before Run
+	// does, and so does the work clicks and opened App Homes started.
+	defer r.ctl.bg.Wait()
 	defer r.handling.Wait()
 	defer draining.Wait()
 	for {
@@ -367,13 +393,18 @@ func (c *sconn) closed() bool {
 	}
 }
 
-func (c *sconn) ack(envelopeID string) error {
+// ack acknowledges an envelope; a non-nil payload (a slash command's reply) goes with it.
+func (c *sconn) ack(envelopeID string, payload any) error {
 	if c.closed() {
 		return errors.New("connection closed")
 	}
-	b, _ := json.Marshal(struct {
+	b, err := json.Marshal(struct {
 		EnvelopeID string `json:"envelope_id"`
-	}{envelopeID})
+		Payload    any    `json:"payload,omitempty"`
+	}{envelopeID, payload})
+	if err != nil {
+		return err
+	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if err := c.ws.SetWriteDeadline(time.Now().Add(writeWait)); err != nil {
@@ -618,23 +649,46 @@ func (r *SocketRunner) handle(ctx context.Context, c *sconn, m socketMessage) {
 	if m.RetryAttempt > 0 {
 		log.Debug("Socket Mode redelivery", "retry_attempt", m.RetryAttempt, "retry_reason", m.RetryReason)
 	}
-	outcome := r.process(ctx, log, m)
+	outcome, payload := r.process(ctx, log, m)
 	r.obs.Envelope(outcome, m.RetryAttempt > 0)
 	if outcome == "error" {
 		return
 	}
-	if err := c.ack(m.EnvelopeID); err != nil {
+	if err := c.ack(m.EnvelopeID, payload); err != nil {
 		log.Debug("Socket Mode: could not ack; Slack will deliver the envelope again", "err", err)
 	}
 }
 
-// process decides what an envelope means and stores its change; every outcome
+// process decides what an envelope means, stores its change or answers it,
+// and returns the outcome and the ack's payload (nil for none); every outcome
 // but "error" is acked.
-func (r *SocketRunner) process(ctx context.Context, log *slog.Logger, m socketMessage) string {
-	if m.Type != "events_api" {
-		log.Debug("Socket Mode envelope ignored", "type", m.Type)
-		return "ignored"
+func (r *SocketRunner) process(ctx context.Context, log *slog.Logger, m socketMessage) (string, any) {
+	switch m.Type {
+	case "events_api":
+		return r.processEvent(ctx, log, m), nil
+	case "slash_commands":
+		sc, err := ParseSlashCommandJSON(m.Payload)
+		if err != nil {
+			log.Warn("Socket Mode: malformed slash command dropped", "err", err)
+			return "bad_request", nil
+		}
+		reply, outcome := r.ctl.command(context.WithoutCancel(ctx), sc)
+		return outcome, reply
+	case "interactive":
+		in, err := ParseInteraction(m.Payload)
+		if err != nil {
+			log.Warn("Socket Mode: malformed interaction dropped", "err", err)
+			return "bad_request", nil
+		}
+		// Acked at once; the action and the new view follow in the background.
+		return r.ctl.click(in), nil
 	}
+	log.Debug("Socket Mode envelope ignored", "type", m.Type)
+	return "ignored", nil
+}
+
+// processEvent handles an events_api envelope.
+func (r *SocketRunner) processEvent(ctx context.Context, log *slog.Logger, m socketMessage) string {
 	ev, err := ParseEvent(m.Payload)
 	if err != nil {
 		log.Warn("Socket Mode: malformed event payload dropped", "err", err)
@@ -645,9 +699,16 @@ func (r *SocketRunner) process(ctx context.Context, log *slog.Logger, m socketMe
 	case ev.Type == TypeAppRateLimited:
 		log.Warn("slack is dropping events: app rate limited", "minute", ev.MinuteRateLimited, "app", ev.APIAppID)
 		return "rate_limited"
+	case ev.Type == TypeEventCallback && ev.InnerType == TypeAppHomeOpened:
+		return r.ctl.homeOpened(ev)
 	case ev.Type != TypeEventCallback || !ev.IsStatusEvent():
 		log.Debug("slack event ignored", "type", ev.Type, "event_type", ev.InnerType)
 		return "ignored"
+	}
+	if team, enterprise := ev.UserOrg(); !allowed(r.ctl.allow, team, enterprise, ev.User.IsStranger) {
+		log.Info("slack event of a user of another org ignored", "user", ev.User.ID,
+			"user_team", team, "user_enterprise", enterprise)
+		return "foreign_team"
 	}
 	ch, err := ev.StatusChange("socket")
 	if err != nil {

@@ -302,7 +302,7 @@ func TestSocketAcksWhatItCannotUse(t *testing.T) {
 	}
 	got, _ := f.obs.got()
 	slices.Sort(got)
-	want := []string{"bad_request", "ignored", "ignored", "ignored", "invalid", "rate_limited"}
+	want := []string{"bad_request", "ignored", "ignored", "invalid", "rate_limited", "unavailable"}
 	if !slices.Equal(got, want) {
 		t.Errorf("outcomes %v, want %v", got, want)
 	}

@@ -3,6 +3,7 @@ package slacktest
 import (
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -23,7 +24,9 @@ var DefaultScopes = []string{"users:read", "users:read.email"}
 
 // User is a user the stand-in's users.info knows.
 type User struct {
-	ID, TeamID, Email                                   string
+	ID, TeamID, Email string
+	// EnterpriseID, on Enterprise Grid, fills the user's enterprise_user.
+	EnterpriseID                                        string
 	Bot, Deleted, Restricted, UltraRestricted, Stranger bool
 	// StatusText, StatusEmoji and StatusExpiration fill the profile's status.
 	StatusText, StatusEmoji string
@@ -50,6 +53,39 @@ type API struct {
 	scope []string
 	page  int
 	sock  *SocketServer
+
+	installTeam, installEnterprise string
+	orgInstall                     bool
+	published                      []PublishedView
+}
+
+// PublishedView is one views.publish call the stand-in accepted.
+type PublishedView struct {
+	// UserID is the user whose Home was published.
+	UserID string
+	// Type is the view's type ("home").
+	Type string
+	// View is the view as sent.
+	View json.RawMessage
+	// Text is every text of the view's blocks, joined by newlines.
+	Text string
+	// ActionIDs are the action_ids of the view's interactive elements.
+	ActionIDs []string
+}
+
+// SetInstall makes auth.test report team, enterprise and whether the token
+// is an org-wide install (default: TeamID, no enterprise, false).
+func (a *API) SetInstall(team, enterprise string, orgWide bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.installTeam, a.installEnterprise, a.orgInstall = team, enterprise, orgWide
+}
+
+// Published returns the views.publish calls accepted so far, in order.
+func (a *API) Published() []PublishedView {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]PublishedView(nil), a.published...)
 }
 
 // StartAPI starts a stand-in that accepts botToken, on loopback, closed when t ends.
@@ -62,6 +98,8 @@ func StartAPI(t testing.TB, botToken string) *API {
 		calls: map[string]int{},
 		scope: DefaultScopes,
 		sock:  newSocketServer(),
+
+		installTeam: TeamID,
 	}
 	srv := httptest.NewServer(http.HandlerFunc(a.serve))
 	t.Cleanup(srv.Close)
@@ -156,7 +194,12 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]any{"ok": false, "error": "method_not_supported"})
 		return
 	}
-	// Like Slack, take the token as a bearer header or a form field.
+	// Like Slack, take the token as a bearer header or a form field, and
+	// arguments as a form or (for methods that take it) a JSON body.
+	var jsonBody []byte
+	if ct := r.Header.Get("Content-Type"); strings.HasPrefix(ct, "application/json") {
+		jsonBody, _ = io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	}
 	_ = r.ParseForm()
 	tok, bearer := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !bearer {
@@ -187,16 +230,25 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request) {
 
 	switch method {
 	case "auth.test":
-		writeJSON(w, http.StatusOK, map[string]any{
+		a.mu.Lock()
+		team, enterprise, org := a.installTeam, a.installEnterprise, a.orgInstall
+		a.mu.Unlock()
+		ans := map[string]any{
 			"ok":                    true,
 			"url":                   "https://example.slack.com/",
 			"team":                  "Example",
 			"user":                  "statusbridge",
-			"team_id":               TeamID,
+			"team_id":               team,
 			"user_id":               BotUserID,
 			"bot_id":                "B0BRIDGEBOT",
-			"is_enterprise_install": false,
-		})
+			"is_enterprise_install": org,
+		}
+		if enterprise != "" {
+			ans["enterprise_id"] = enterprise
+		}
+		writeJSON(w, http.StatusOK, ans)
+	case "views.publish":
+		writeJSON(w, http.StatusOK, a.viewsPublish(r, jsonBody))
 	case "users.info":
 		id := r.Form.Get("user")
 		a.mu.Lock()
@@ -214,7 +266,67 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-var acceptedScopes = map[string]string{"users.info": "users:read", "users.list": "users:read", "auth.test": ""}
+var acceptedScopes = map[string]string{"users.info": "users:read", "users.list": "users:read", "auth.test": "", "views.publish": ""}
+
+// viewsPublish checks and records a views.publish call
+// (https://docs.slack.dev/reference/methods/views.publish): user_id and a
+// view of type home, sent as JSON or as form fields.
+func (a *API) viewsPublish(r *http.Request, jsonBody []byte) map[string]any {
+	var req struct {
+		UserID string          `json:"user_id"`
+		View   json.RawMessage `json:"view"`
+	}
+	if jsonBody != nil {
+		if json.Unmarshal(jsonBody, &req) != nil {
+			return map[string]any{"ok": false, "error": "invalid_json"}
+		}
+	} else {
+		req.UserID, req.View = r.Form.Get("user_id"), json.RawMessage(r.Form.Get("view"))
+	}
+	if req.UserID == "" || len(req.View) == 0 {
+		return map[string]any{"ok": false, "error": "invalid_arguments"}
+	}
+	var view struct {
+		Type   string `json:"type"`
+		Blocks []any  `json:"blocks"`
+	}
+	if json.Unmarshal(req.View, &view) != nil || view.Type != "home" {
+		return map[string]any{"ok": false, "error": "invalid_arguments"}
+	}
+	if len(view.Blocks) > 100 {
+		return map[string]any{"ok": false, "error": "invalid_blocks"}
+	}
+	pv := PublishedView{UserID: req.UserID, Type: view.Type, View: req.View}
+	var texts []string
+	walk(view.Blocks, func(m map[string]any) {
+		if t, ok := m["text"].(string); ok {
+			texts = append(texts, t)
+		}
+		if id, ok := m["action_id"].(string); ok {
+			pv.ActionIDs = append(pv.ActionIDs, id)
+		}
+	})
+	pv.Text = strings.Join(texts, "\n")
+	a.mu.Lock()
+	a.published = append(a.published, pv)
+	a.mu.Unlock()
+	return map[string]any{"ok": true, "view": map[string]any{"id": "V0HOME0001", "type": "home", "hash": "1605664484.dd7d4a9b"}}
+}
+
+// walk calls fn for every JSON object inside v.
+func walk(v any, fn func(map[string]any)) {
+	switch x := v.(type) {
+	case map[string]any:
+		fn(x)
+		for _, e := range x {
+			walk(e, fn)
+		}
+	case []any:
+		for _, e := range x {
+			walk(e, fn)
+		}
+	}
+}
 
 // usersList serves one page of users.list, ordered by id, with Slack's
 // opaque-cursor pagination.
@@ -281,7 +393,7 @@ func userJSON(u User, withEmail bool) map[string]any {
 		profile["bot_id"] = "B" + strings.TrimPrefix(u.ID, "U")
 		profile["always_active"] = true
 	}
-	return map[string]any{
+	m := map[string]any{
 		"id":                  u.ID,
 		"team_id":             u.TeamID,
 		"name":                name,
@@ -302,6 +414,13 @@ func userJSON(u User, withEmail bool) map[string]any {
 		"updated":             1734567890,
 		"is_email_confirmed":  u.Email != "",
 	}
+	if u.EnterpriseID != "" {
+		m["enterprise_user"] = map[string]any{
+			"id": u.ID, "enterprise_id": u.EnterpriseID, "enterprise_name": "Example Org",
+			"is_admin": false, "is_owner": false, "is_primary_owner": false, "teams": []string{u.TeamID},
+		}
+	}
+	return m
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -1,15 +1,14 @@
 // Package slacktest stands in for Slack in statusbridge's tests: it signs
-// Events API requests, builds realistic user status events, and serves a
-// local Web API (users.info, users.list, auth.test, apps.connections.open)
-// with the Socket Mode WebSocket behind it. Besides the standard library it
-// uses only gorilla/websocket.
+// Events API, slash command and interactivity requests (with
+// slackhandler.Sign, the one signing function), builds realistic payloads,
+// and serves a local Web API (users.info, users.list, auth.test,
+// views.publish, apps.connections.open) with the Socket Mode WebSocket
+// behind it. Besides the standard library and slackhandler it uses only
+// gorilla/websocket.
 package slacktest
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
@@ -18,16 +17,14 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/statusbridge/statusbridge/slackhandler"
 )
 
 // Sign returns the X-Slack-Request-Timestamp and X-Slack-Signature headers
 // Slack would send for body at ts.
 func Sign(secret string, ts time.Time, body []byte) (tsHeader, sigHeader string) {
-	tsHeader = strconv.FormatInt(ts.Unix(), 10)
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte("v0:" + tsHeader + ":"))
-	mac.Write(body)
-	return tsHeader, "v0=" + hex.EncodeToString(mac.Sum(nil))
+	return strconv.FormatInt(ts.Unix(), 10), slackhandler.Sign(secret, ts.Unix(), body)
 }
 
 // NewRequest returns a signed Events API POST of body to url.
@@ -137,6 +134,93 @@ func displayInfo(teamID, emoji string) []map[string]string {
 // text/emoji until expiration (Unix seconds, 0 = never). Like Slack, it sends
 // "fields" sometimes as [], sometimes as an object (chosen by eventID).
 func StatusEvent(eventType, eventID, teamID, userID string, eventTime time.Time, text, emoji string, expiration int64) []byte {
+	return mustJSON(statusEvent(eventType, eventID, teamID, userID, eventTime, text, emoji, expiration))
+}
+
+// GridStatusEvent is StatusEvent on Enterprise Grid: the envelope carries
+// envelopeTeam and enterpriseID, the user object userTeam as its team_id and
+// enterpriseID in enterprise_user. An empty userTeam leaves the user's
+// team_id out, as Slack does for some users of other workspaces of the org.
+func GridStatusEvent(eventType, eventID, envelopeTeam, enterpriseID, userTeam, userID string, eventTime time.Time, text, emoji string, expiration int64) []byte {
+	p := statusEvent(eventType, eventID, envelopeTeam, userID, eventTime, text, emoji, expiration)
+	p["enterprise_id"] = enterpriseID
+	p["authorizations"].([]map[string]any)[0]["enterprise_id"] = enterpriseID
+	user := p["event"].(map[string]any)["user"].(map[string]any)
+	if userTeam == "" {
+		delete(user, "team_id")
+	} else {
+		user["team_id"] = userTeam
+	}
+	if enterpriseID != "" {
+		user["enterprise_user"] = map[string]any{
+			"id": userID, "enterprise_id": enterpriseID, "enterprise_name": "Example Org",
+			"is_admin": false, "is_owner": false, "is_primary_owner": false, "teams": []string{userTeam},
+		}
+	}
+	return mustJSON(p)
+}
+
+// DeactivatedEvent returns the user_change Slack sends when userID was
+// deactivated: the user object carries deleted: true.
+func DeactivatedEvent(eventID, teamID, userID string, eventTime time.Time) []byte {
+	p := statusEvent(TypeUserChange, eventID, teamID, userID, eventTime, "", "", 0)
+	p["event"].(map[string]any)["user"].(map[string]any)["deleted"] = true
+	return mustJSON(p)
+}
+
+// StrangerEvent returns a user_change for userID of another organisation
+// (Slack Connect): the user's team_id is foreignTeam and is_stranger is true.
+func StrangerEvent(eventID, teamID, foreignTeam, userID string, eventTime time.Time, text, emoji string) []byte {
+	p := statusEvent(TypeUserChange, eventID, teamID, userID, eventTime, text, emoji, 0)
+	user := p["event"].(map[string]any)["user"].(map[string]any)
+	user["team_id"] = foreignTeam
+	user["is_stranger"] = true
+	return mustJSON(p)
+}
+
+// Event types the generators use.
+const (
+	TypeUserChange        = "user_change"
+	TypeUserStatusChanged = "user_status_changed"
+)
+
+// AppHomeOpened returns the app_home_opened event Slack sends when userID
+// opens the app's tab ("home", "messages", "about").
+func AppHomeOpened(eventID, teamID, enterpriseID, userID, tab string, eventTime time.Time) []byte {
+	ts := eventTime.Unix()
+	p := map[string]any{
+		"token":      "XXYYZZ",
+		"team_id":    teamID,
+		"api_app_id": AppID,
+		"event": map[string]any{
+			"type":     "app_home_opened",
+			"user":     userID,
+			"channel":  "D0HOME" + strings.TrimPrefix(userID, "U"),
+			"tab":      tab,
+			"event_ts": fmt.Sprintf("%d.%06d", ts, eventTime.Nanosecond()/1000),
+		},
+		"type":       "event_callback",
+		"event_id":   eventID,
+		"event_time": ts,
+		"authorizations": []map[string]any{{
+			"enterprise_id": nilIfEmpty(enterpriseID), "team_id": teamID, "user_id": BotUserID,
+			"is_bot": true, "is_enterprise_install": false,
+		}},
+	}
+	if enterpriseID != "" {
+		p["enterprise_id"] = enterpriseID
+	}
+	return mustJSON(p)
+}
+
+func nilIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func statusEvent(eventType, eventID, teamID, userID string, eventTime time.Time, text, emoji string, expiration int64) map[string]any {
 	h := fnv.New32a()
 	h.Write([]byte(eventID))
 	var fields any
@@ -194,7 +278,7 @@ func StatusEvent(eventType, eventID, teamID, userID string, eventTime time.Time,
 		"locale":                     "en-US",
 	}
 	ts := eventTime.Unix()
-	return mustJSON(map[string]any{
+	return map[string]any{
 		"token":      "XXYYZZ",
 		"team_id":    teamID,
 		"api_app_id": AppID,
@@ -216,7 +300,7 @@ func StatusEvent(eventType, eventID, teamID, userID string, eventTime time.Time,
 		}},
 		"is_ext_shared_channel": false,
 		"event_context":         "4-eyJldCI6InVzZXJfc3RhdHVzX2NoYW5nZWQiLCJ0aWQiOiJUMTIzIn0",
-	})
+	}
 }
 
 func mustJSON(v any) []byte {

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"sync"
@@ -43,6 +44,8 @@ type SocketServer struct {
 // Ack is an acknowledgement the stand-in received.
 type Ack struct {
 	EnvelopeID string
+	// Payload is the ack's payload (a slash command's reply); nil when none.
+	Payload json.RawMessage
 	// Conn is the number of the connection the ack came on (1 for the first connection).
 	Conn int
 }
@@ -202,13 +205,14 @@ func (s *SocketServer) serveWS(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 		var ack struct {
-			EnvelopeID string `json:"envelope_id"`
+			EnvelopeID string          `json:"envelope_id"`
+			Payload    json.RawMessage `json:"payload"`
 		}
 		if json.Unmarshal(msg, &ack) != nil || ack.EnvelopeID == "" {
 			continue
 		}
 		s.mu.Lock()
-		s.acks = append(s.acks, Ack{EnvelopeID: ack.EnvelopeID, Conn: c.id})
+		s.acks = append(s.acks, Ack{EnvelopeID: ack.EnvelopeID, Payload: ack.Payload, Conn: c.id})
 		delete(s.pending, ack.EnvelopeID)
 		s.mu.Unlock()
 	}
@@ -340,6 +344,40 @@ func (s *SocketServer) PushEnvelope(typ string, payload []byte) string {
 		s.sendLocked(c, e)
 	}
 	return e.id
+}
+
+// SlashCommand sends a slash_commands envelope with payload (see
+// SlashCommandPayload) and waits up to timeout for its ack; it returns the
+// ack's payload (the ephemeral reply), nil when the ack carried none.
+func (s *SocketServer) SlashCommand(payload []byte, timeout time.Duration) (json.RawMessage, error) {
+	return s.PushAndWait("slash_commands", payload, timeout)
+}
+
+// Interactive sends an interactive envelope with payload (see BlockActions)
+// and waits up to timeout for its ack, whose payload it returns.
+func (s *SocketServer) Interactive(payload []byte, timeout time.Duration) (json.RawMessage, error) {
+	return s.PushAndWait("interactive", payload, timeout)
+}
+
+// PushAndWait sends an envelope of typ and waits up to timeout for its first
+// ack; it returns the ack's payload.
+func (s *SocketServer) PushAndWait(typ string, payload []byte, timeout time.Duration) (json.RawMessage, error) {
+	id := s.PushEnvelope(typ, payload)
+	deadline := time.Now().Add(timeout)
+	for {
+		s.mu.Lock()
+		for _, a := range s.acks {
+			if a.EnvelopeID == id {
+				s.mu.Unlock()
+				return a.Payload, nil
+			}
+		}
+		s.mu.Unlock()
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("slacktest: %s envelope %s not acked within %v", typ, id, timeout)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // PushTo sends an events_api envelope on connection conn (numbered from 1);
