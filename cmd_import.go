@@ -245,7 +245,7 @@ func runMappingResolve(ctx context.Context, env *runEnv, cfg config, st *openedS
 			fmt.Fprintln(env.stdout, "note: an admin-set entry always wins over discovery")
 		}
 	}
-	m, err := r.Discover(ctx, slackID, func(step string) { fmt.Fprintln(env.stdout, "- "+step) })
+	m, _, err := r.Discover(ctx, slackID, func(step string) { fmt.Fprintln(env.stdout, "- "+step) })
 	if err != nil {
 		return err
 	}

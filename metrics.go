@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/statusbridge/statusbridge/bridge"
+	"github.com/statusbridge/statusbridge/mapping"
 )
 
 // metrics implements bridge.Observer with Prometheus collectors.
@@ -87,7 +88,7 @@ func (m *metrics) Skipped(reason string) { m.skipped.WithLabelValues(reason).Inc
 func (m *metrics) Parked()               { m.parked.Inc() }
 
 // Mapping counts a mapping lookup by result.
-func (m *metrics) Mapping(result string) { m.mappings.WithLabelValues(result).Inc() }
+func (m *metrics) Mapping(o mapping.Outcome) { m.mappings.WithLabelValues(o.String()).Inc() }
 
 // queueCollector reads the queue's state from the store at scrape time.
 type queueCollector struct{ admin bridge.Admin }

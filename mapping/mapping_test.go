@@ -104,7 +104,24 @@ type clock struct {
 func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
-func setup(t *testing.T) (*Resolver, *embedded.Store, *directory, *finder, *clock) {
+// outcomes records what Resolve reported to Options.Observe.
+type outcomes struct {
+	mu  sync.Mutex
+	got []Outcome
+}
+
+func (o *outcomes) observe(x Outcome) { o.mu.Lock(); o.got = append(o.got, x); o.mu.Unlock() }
+
+func (o *outcomes) last() Outcome {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(o.got) == 0 {
+		return 0
+	}
+	return o.got[len(o.got)-1]
+}
+
+func setup(t *testing.T, opts ...func(*Options)) (*Resolver, *embedded.Store, *directory, *finder, *clock) {
 	t.Helper()
 	st, err := embedded.Open(t.TempDir())
 	if err != nil {
@@ -139,40 +156,48 @@ func setup(t *testing.T) (*Resolver, *embedded.Store, *directory, *finder, *cloc
 		proxy: map[string]string{"dave.old@corp.com": idD},
 	}
 	c := &clock{t: time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)}
-	r := New(st, Options{Directory: dir, Finder: f, Now: c.now,
-		DomainMap: map[string]string{"eu.corp.com": "corp.onmicrosoft.com"}})
-	return r, st, dir, f, c
+	o := Options{Directory: dir, Finder: f, Now: c.now,
+		DomainMap: map[string]string{"eu.corp.com": "corp.onmicrosoft.com"}}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return New(st, o), st, dir, f, c
 }
 
 func TestDiscovery(t *testing.T) {
-	r, st, _, _, _ := setup(t)
+	var seen outcomes
+	r, st, _, _, _ := setup(t, func(o *Options) { o.Observe = seen.observe })
 	ctx := context.Background()
 	tests := []struct {
 		user    string
 		want    string
 		wantErr error
+		outcome Outcome
 		source  bridge.MappingSource
 		detail  string
 	}{
-		{"UUPN00001", idA, nil, bridge.SourceEmail, "upn alice@corp.com"},
-		{"UMAIL0001", idB, nil, bridge.SourceEmail, "mail bob@corp.com"},
-		{"UREWRITE1", idC, nil, bridge.SourceEmail, "upn carol@corp.onmicrosoft.com"},
-		{"UPROXY001", idD, nil, bridge.SourceEmail, "proxyAddresses dave.old@corp.com"},
-		{"UQUOTE001", "12121212-0000-4000-8000-000000000012", nil, bridge.SourceEmail, "upn o'brien@corp.com"},
-		{"UAMBIG001", "", bridge.ErrUnmapped, bridge.SourceNone, "ambiguous: 2 Entra users"},
-		{"UUNKNOWN1", "", bridge.ErrUnmapped, bridge.SourceNone, "no Entra user"},
-		{"UGUEST001", "", bridge.ErrSkipped, bridge.SourceSkipped, "another organisation"},
-		{"UBOT00001", "", bridge.ErrSkipped, bridge.SourceSkipped, "bot"},
-		{"USLACKBOT", "", bridge.ErrSkipped, bridge.SourceSkipped, "not found in Slack"},
-		{"UDELETED1", "", bridge.ErrSkipped, bridge.SourceSkipped, "deleted"},
-		{"UNOMAIL01", "", bridge.ErrSkipped, bridge.SourceSkipped, "no email"},
-		{"UDISABLED", "", bridge.ErrSkipped, bridge.SourceSkipped, "disabled"},
+		{"UUPN00001", idA, nil, Discovered, bridge.SourceEmail, "upn alice@corp.com"},
+		{"UMAIL0001", idB, nil, Discovered, bridge.SourceEmail, "mail bob@corp.com"},
+		{"UREWRITE1", idC, nil, Discovered, bridge.SourceEmail, "upn carol@corp.onmicrosoft.com"},
+		{"UPROXY001", idD, nil, Discovered, bridge.SourceEmail, "proxyAddresses dave.old@corp.com"},
+		{"UQUOTE001", "12121212-0000-4000-8000-000000000012", nil, Discovered, bridge.SourceEmail, "upn o'brien@corp.com"},
+		{"UAMBIG001", "", bridge.ErrUnmapped, Ambiguous, bridge.SourceNone, "ambiguous: 2 Entra users"},
+		{"UUNKNOWN1", "", bridge.ErrUnmapped, Miss, bridge.SourceNone, "no Entra user"},
+		{"UGUEST001", "", bridge.ErrSkipped, Skipped, bridge.SourceSkipped, "another organisation"},
+		{"UBOT00001", "", bridge.ErrSkipped, Skipped, bridge.SourceSkipped, "bot"},
+		{"USLACKBOT", "", bridge.ErrSkipped, Skipped, bridge.SourceSkipped, "not found in Slack"},
+		{"UDELETED1", "", bridge.ErrSkipped, Skipped, bridge.SourceSkipped, "deleted"},
+		{"UNOMAIL01", "", bridge.ErrSkipped, Skipped, bridge.SourceSkipped, "no email"},
+		{"UDISABLED", "", bridge.ErrSkipped, Skipped, bridge.SourceSkipped, "disabled"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.user, func(t *testing.T) {
 			got, err := r.Resolve(ctx, tt.user)
 			if got != tt.want || !errors.Is(err, tt.wantErr) {
 				t.Fatalf("Resolve = %q, %v; want %q, %v", got, err, tt.want, tt.wantErr)
+			}
+			if o := seen.last(); o != tt.outcome {
+				t.Fatalf("observed %v, want %v", o, tt.outcome)
 			}
 			m, ok, err := st.GetMapping(ctx, tt.user)
 			if err != nil || !ok {
@@ -293,5 +318,34 @@ func TestParseDomainMap(t *testing.T) {
 	}
 	if got := RewriteDomain("Carol@EU.corp.com", m); got != "carol@corp.onmicrosoft.com" {
 		t.Fatalf("RewriteDomain = %q", got)
+	}
+}
+
+func TestOutcomeLabels(t *testing.T) {
+	// The labels are the values of statusbridge_mapping_lookups_total{result}.
+	want := map[Outcome]string{Hit: "hit", Miss: "miss", Discovered: "discovered", Ambiguous: "ambiguous", Skipped: "skipped", 0: "unknown"}
+	for o, label := range want {
+		if o.String() != label {
+			t.Errorf("%d.String() = %q, want %q", int(o), o.String(), label)
+		}
+	}
+}
+
+func TestCachedLookupsObserved(t *testing.T) {
+	var seen outcomes
+	r, _, _, _, _ := setup(t, func(o *Options) { o.Observe = seen.observe })
+	ctx := context.Background()
+	r.Resolve(ctx, "UUPN00001")
+	r.Resolve(ctx, "UUPN00001")
+	r.Resolve(ctx, "UUNKNOWN1")
+	r.Resolve(ctx, "UUNKNOWN1")
+	want := []Outcome{Discovered, Hit, Miss, Miss}
+	if len(seen.got) != len(want) {
+		t.Fatalf("observed %v, want %v", seen.got, want)
+	}
+	for i := range want {
+		if seen.got[i] != want[i] {
+			t.Fatalf("observed %v, want %v", seen.got, want)
+		}
 	}
 }
