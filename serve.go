@@ -68,7 +68,7 @@ func serve(ctx context.Context, cfg config, env *runEnv, log *slog.Logger) error
 	mo := mapping.Options{DomainMap: domains, MaxAge: cfg.duration("STATUSBRIDGE_MAPPING_MAX_AGE"),
 		NegativeTTL: cfg.duration("STATUSBRIDGE_NEGATIVE_CACHE"), Log: log, Observe: metrics.Mapping}
 	if dir != nil && finder != nil {
-		mo.Directory, mo.Finder = dir, limitedFinder{finder, st.limiter}
+		mo.Directory, mo.Finder = dir, mapping.NewLimitedFinder(finder, st.limiter)
 	} else {
 		log.Info("email discovery is off (it needs SLACK_BOT_TOKEN and the Azure settings); only admin-set mappings are used")
 	}
@@ -248,40 +248,6 @@ func newDiscovery(cfg config, getenv func(string) string) (mapping.Directory, ma
 		return nil, finder, nil
 	}
 	return slackhandler.NewDirectory(tok, cfg.get("SLACK_API_URL")), finder, nil
-}
-
-// limitedFinder spaces Graph lookups through the shared rate limiter.
-type limitedFinder struct {
-	mapping.UserFinder
-	limiter bridge.Limiter
-}
-
-func (f limitedFinder) wait(ctx context.Context) error {
-	if f.limiter == nil {
-		return nil
-	}
-	return f.limiter.Wait(ctx)
-}
-
-func (f limitedFinder) UserByID(ctx context.Context, id string) (bridge.EntraUser, error) {
-	if err := f.wait(ctx); err != nil {
-		return bridge.EntraUser{}, err
-	}
-	return f.UserFinder.UserByID(ctx, id)
-}
-
-func (f limitedFinder) UsersByMail(ctx context.Context, mail string) ([]bridge.EntraUser, error) {
-	if err := f.wait(ctx); err != nil {
-		return nil, err
-	}
-	return f.UserFinder.UsersByMail(ctx, mail)
-}
-
-func (f limitedFinder) UsersByProxyAddress(ctx context.Context, addr string) ([]bridge.EntraUser, error) {
-	if err := f.wait(ctx); err != nil {
-		return nil, err
-	}
-	return f.UserFinder.UsersByProxyAddress(ctx, addr)
 }
 
 func newGraphClient(cfg config, getenv func(string) string) (*graphsync.Client, error) {
