@@ -31,6 +31,10 @@ func (r *Resolver) Discover(ctx context.Context, slackUserID string, explain fun
 	if !r.Discovers() {
 		return bridge.Mapping{}, 0, errors.New("discovery is off: it needs SLACK_BOT_TOKEN and the Azure settings")
 	}
+	if slackUserID == SlackbotID {
+		say("Slackbot is never mirrored")
+		return skipped("Slackbot")
+	}
 	u, err := r.o.Directory.SlackUser(ctx, slackUserID)
 	if errors.Is(err, bridge.ErrNotFound) {
 		say("Slack users.info: no such user")
@@ -40,16 +44,14 @@ func (r *Resolver) Discover(ctx context.Context, slackUserID string, explain fun
 		say("Slack users.info failed: %v", err)
 		return bridge.Mapping{}, 0, fmt.Errorf("slack users.info: %w", err)
 	}
-	say("Slack users.info: team %s, email %q, bot %v, deleted %v, guest %v, external %v", u.TeamID, u.Email, u.Bot, u.Deleted, u.Guest, u.External)
-	switch {
-	case u.Bot || slackUserID == "USLACKBOT":
-		return skipped("bot user")
-	case u.Deleted:
-		return skipped("deleted in Slack")
-	case u.External:
-		return skipped("Slack Connect user from another organisation")
-	case u.Email == "":
-		return skipped("no email in Slack (the app needs the users:read.email scope)")
+	if u.ID == "" {
+		u.ID = slackUserID
+	}
+	say("Slack users.info: team %s, enterprise %s, email %q, bot %v, deleted %v, guest %v, external %v",
+		orNone(u.TeamID), orNone(u.EnterpriseID), u.Email, u.Bot, u.Deleted, u.Guest, u.External)
+	if ok, why := Mirrored(u, r.o.AllowOrg); !ok {
+		say("not mirrored: %s", why)
+		return skipped(why)
 	}
 	addr := RewriteDomain(u.Email, r.o.DomainMap)
 	if addr != strings.ToLower(u.Email) {

@@ -45,6 +45,10 @@ type Options struct {
 	// DomainMap rewrites Slack email domains to tenant domains, such as
 	// corp.com → corp.onmicrosoft.com.
 	DomainMap map[string]string
+	// AllowOrg, when set, says which Slack workspaces (team ids) and
+	// Enterprise Grid orgs (enterprise ids) are mirrored; discovery skips
+	// users of any other, whatever their email matches. Nil allows all.
+	AllowOrg func(team, enterprise string) bool
 	// MaxAge is when a discovered entry is re-verified (default 7 days).
 	MaxAge time.Duration
 	// NegativeTTL is how long a miss is cached (default 1 hour).
