@@ -41,12 +41,22 @@ type finder struct {
 	users []bridge.EntraUser
 	proxy map[string]string // address → id
 	calls int
+	// upnErr, when set, answers a UPN lookup with an error instead.
+	upnErr func(upn string) error
+	// lookups lists "kind address" for each lookup.
+	lookups []string
 }
 
 func (f *finder) UserByID(_ context.Context, idOrUPN string) (bridge.EntraUser, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
+	f.lookups = append(f.lookups, "upn "+idOrUPN)
+	if f.upnErr != nil {
+		if err := f.upnErr(idOrUPN); err != nil {
+			return bridge.EntraUser{}, err
+		}
+	}
 	for _, u := range f.users {
 		if strings.EqualFold(u.ID, idOrUPN) || strings.EqualFold(u.UserPrincipalName, idOrUPN) {
 			return u, nil
@@ -59,6 +69,7 @@ func (f *finder) UsersByMail(_ context.Context, mail string) ([]bridge.EntraUser
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
+	f.lookups = append(f.lookups, "mail "+mail)
 	var out []bridge.EntraUser
 	for _, u := range f.users {
 		if strings.EqualFold(u.Mail, mail) {
@@ -72,6 +83,7 @@ func (f *finder) UsersByProxyAddress(_ context.Context, addr string) ([]bridge.E
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
+	f.lookups = append(f.lookups, "proxyAddresses "+addr)
 	var out []bridge.EntraUser
 	for a, id := range f.proxy {
 		if strings.EqualFold(a, addr) {
@@ -348,5 +360,70 @@ func TestCachedLookupsObserved(t *testing.T) {
 		if seen.got[i] != want[i] {
 			t.Fatalf("observed %v, want %v", seen.got, want)
 		}
+	}
+}
+
+// Graph answers 400 for some characters in a /users/{key} path; the Graph
+// adapter reports that as not found, and discovery goes on by mail and proxy
+// address instead.
+func TestUPNPathRejectedFallsThrough(t *testing.T) {
+	r, st, dir, f, _ := setup(t)
+	f.upnErr = func(upn string) error {
+		if strings.ContainsAny(upn, "#%/?&") {
+			return &bridge.PermanentError{Reason: "graph 400: invalid key in the request path", Err: bridge.ErrNotFound}
+		}
+		return nil
+	}
+	const idHash, idPct = "a0a0a0a0-0000-4000-8000-0000000000a0", "b0b0b0b0-0000-4000-8000-0000000000b0"
+	f.users = append(f.users,
+		bridge.EntraUser{ID: idHash, UserPrincipalName: "ab@corp.com", Mail: "a#b@corp.com"},
+		bridge.EntraUser{ID: idPct, UserPrincipalName: "pct@corp.com", Mail: "pct@corp.com"})
+	f.proxy["x%y@corp.com"] = idPct
+	dir.users["UHASH0001"] = bridge.SlackUser{ID: "UHASH0001", Email: "a#b@corp.com"}
+	dir.users["UPERCENT1"] = bridge.SlackUser{ID: "UPERCENT1", Email: "x%y@corp.com"}
+	dir.users["USLASH001"] = bridge.SlackUser{ID: "USLASH001", Email: "n/o@corp.com"}
+	ctx := context.Background()
+	tests := []struct {
+		user, want string
+		wantErr    error
+		lookups    string
+		detail     string
+	}{
+		{"UHASH0001", idHash, nil, "upn a#b@corp.com|mail a#b@corp.com", "mail a#b@corp.com"},
+		{"UPERCENT1", idPct, nil, "upn x%y@corp.com|mail x%y@corp.com|proxyAddresses x%y@corp.com", "proxyAddresses x%y@corp.com"},
+		{"USLASH001", "", bridge.ErrUnmapped, "upn n/o@corp.com|mail n/o@corp.com|proxyAddresses n/o@corp.com", "no Entra user"},
+	}
+	for _, tt := range tests {
+		f.mu.Lock()
+		f.lookups = nil
+		f.mu.Unlock()
+		got, err := r.Resolve(ctx, tt.user)
+		if got != tt.want || !errors.Is(err, tt.wantErr) {
+			t.Fatalf("%s: Resolve = %q, %v; want %q, %v", tt.user, got, err, tt.want, tt.wantErr)
+		}
+		if l := strings.Join(f.lookups, "|"); l != tt.lookups {
+			t.Errorf("%s: lookups %s, want %s", tt.user, l, tt.lookups)
+		}
+		if m, _, _ := st.GetMapping(ctx, tt.user); !strings.Contains(m.Detail, tt.detail) {
+			t.Errorf("%s: stored %+v, want detail %q", tt.user, m, tt.detail)
+		}
+	}
+}
+
+// A UPN lookup that failed for another reason (throttled, unreachable) ends
+// discovery without caching anything: a later attempt tries again.
+func TestUPNLookupFailureIsNotCached(t *testing.T) {
+	r, st, _, f, _ := setup(t)
+	f.upnErr = func(string) error { return &bridge.TransientError{Reason: "graph 503"} }
+	_, err := r.Resolve(context.Background(), "UMAIL0001")
+	var tr *bridge.TransientError
+	if !errors.As(err, &tr) {
+		t.Fatalf("err = %v, want the transient error passed on", err)
+	}
+	if len(f.lookups) != 1 {
+		t.Fatalf("lookups after a failed UPN lookup: %v", f.lookups)
+	}
+	if _, ok, _ := st.GetMapping(context.Background(), "UMAIL0001"); ok {
+		t.Fatal("a failed lookup was cached")
 	}
 }
