@@ -66,7 +66,7 @@ func serve(ctx context.Context, cfg config, env *runEnv, log *slog.Logger) error
 	}
 	domains, _ := mapping.ParseDomainMap(cfg.get("STATUSBRIDGE_EMAIL_DOMAIN_MAP"))
 	mo := mapping.Options{DomainMap: domains, MaxAge: cfg.duration("STATUSBRIDGE_MAPPING_MAX_AGE"),
-		NegativeTTL: cfg.duration("STATUSBRIDGE_NEGATIVE_CACHE"), Log: log, Observe: metrics.Mapping}
+		NegativeTTL: new(cfg.duration("STATUSBRIDGE_NEGATIVE_CACHE")), Log: log, Observe: metrics.Mapping}
 	if dir != nil && finder != nil {
 		mo.Directory, mo.Finder = dir, mapping.NewLimitedFinder(finder, st.limiter)
 	} else {

@@ -51,8 +51,12 @@ type Options struct {
 	AllowOrg func(team, enterprise string) bool
 	// MaxAge is when a discovered entry is re-verified (default 7 days).
 	MaxAge time.Duration
-	// NegativeTTL is how long a miss is cached (default 1 hour).
-	NegativeTTL time.Duration
+	// NegativeTTL is how long a negative entry (no match, or a user never
+	// mirrored) is trusted before discovery tries again. Nil means the
+	// default, 1 hour; zero turns the negative cache off: every lookup of
+	// such a user runs discovery again, and an unmapped user is not
+	// scheduled to be looked for again (it waits for its next change).
+	NegativeTTL *time.Duration
 	Log         *slog.Logger
 	// Observe, when set, counts lookups by outcome.
 	Observe func(Outcome)
@@ -62,8 +66,9 @@ type Options struct {
 
 // Resolver implements bridge.Resolver over a mapping store.
 type Resolver struct {
-	store bridge.MappingStore
-	o     Options
+	store       bridge.MappingStore
+	o           Options
+	negativeTTL time.Duration // 0: the negative cache is off
 
 	mu        sync.Mutex
 	verifying map[string]bool
@@ -77,9 +82,6 @@ func New(store bridge.MappingStore, o Options) *Resolver {
 	if o.MaxAge <= 0 {
 		o.MaxAge = 7 * 24 * time.Hour
 	}
-	if o.NegativeTTL <= 0 {
-		o.NegativeTTL = time.Hour
-	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
@@ -89,7 +91,11 @@ func New(store bridge.MappingStore, o Options) *Resolver {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Resolver{store: store, o: o, verifying: map[string]bool{}}
+	r := &Resolver{store: store, o: o, negativeTTL: time.Hour, verifying: map[string]bool{}}
+	if o.NegativeTTL != nil {
+		r.negativeTTL = max(*o.NegativeTTL, 0)
+	}
+	return r
 }
 
 // Discovers reports whether discovery by email is on.
@@ -115,7 +121,7 @@ func (r *Resolver) Resolve(ctx context.Context, slackUserID string) (string, err
 			}
 			return m.EntraID, nil
 		case bridge.SourceNone, bridge.SourceSkipped:
-			if now.Sub(m.FoundAt) < r.o.NegativeTTL || !r.Discovers() {
+			if !r.Discovers() || now.Sub(m.FoundAt) < r.negativeTTL {
 				r.o.Observe(Miss)
 				return "", r.negative(m, now)
 			}
@@ -147,16 +153,17 @@ func (r *Resolver) Resolve(ctx context.Context, slackUserID string) (string, err
 
 // negative turns a negative entry into the resolver's error. A user with no
 // Entra match yet is tried again when the entry expires (a new hire's account
-// may appear meanwhile); without discovery, it waits for an admin's mapping.
+// may appear meanwhile); without discovery or without the negative cache, it
+// waits for an admin's mapping or its next change.
 func (r *Resolver) negative(m bridge.Mapping, now time.Time) error {
 	if m.Source == bridge.SourceSkipped {
 		return fmt.Errorf("%w: %s", bridge.ErrSkipped, m.Detail)
 	}
 	err := fmt.Errorf("%w: %s", bridge.ErrUnmapped, m.Detail)
-	if !r.Discovers() {
+	if !r.Discovers() || r.negativeTTL == 0 {
 		return err
 	}
-	after := m.FoundAt.Add(r.o.NegativeTTL).Sub(now)
+	after := m.FoundAt.Add(r.negativeTTL).Sub(now)
 	if after < time.Second {
 		after = time.Second
 	}

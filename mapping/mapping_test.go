@@ -427,3 +427,42 @@ func TestUPNLookupFailureIsNotCached(t *testing.T) {
 		t.Fatal("a failed lookup was cached")
 	}
 }
+
+func TestNegativeCacheOff(t *testing.T) {
+	r, _, dir, f, _ := setup(t, func(o *Options) { o.NegativeTTL = new(time.Duration(0)) })
+	ctx := context.Background()
+	for i := 1; i <= 3; i++ {
+		_, err := r.Resolve(ctx, "UUNKNOWN1")
+		var later *bridge.RetryLaterError
+		if !errors.Is(err, bridge.ErrUnmapped) || errors.As(err, &later) {
+			t.Fatalf("lookup %d: err = %v, want unmapped and no retry scheduled", i, err)
+		}
+		if dir.calls != i || f.count() != 3*i {
+			t.Fatalf("lookup %d cost %d Slack and %d Graph calls in all, want %d and %d", i, dir.calls, f.count(), i, 3*i)
+		}
+	}
+	// A user never mirrored is looked at again too (a bot stays a bot, but a
+	// deleted user may come back).
+	r.Resolve(ctx, "UDELETED1")
+	r.Resolve(ctx, "UDELETED1")
+	if dir.calls != 5 {
+		t.Fatalf("Slack calls = %d, want 5", dir.calls)
+	}
+}
+
+func TestNegativeTTLSet(t *testing.T) {
+	r, _, dir, _, c := setup(t, func(o *Options) { o.NegativeTTL = new(10 * time.Minute) })
+	ctx := context.Background()
+	r.Resolve(ctx, "UUNKNOWN1")
+	c.add(9 * time.Minute)
+	_, err := r.Resolve(ctx, "UUNKNOWN1")
+	var later *bridge.RetryLaterError
+	if !errors.As(err, &later) || later.After != time.Minute || dir.calls != 1 {
+		t.Fatalf("err = %v after %d Slack calls, want a retry in 1m from the cache", err, dir.calls)
+	}
+	c.add(time.Minute)
+	r.Resolve(ctx, "UUNKNOWN1")
+	if dir.calls != 2 {
+		t.Fatalf("the miss was not looked for again after 10m")
+	}
+}
