@@ -6,12 +6,15 @@
 //     re-verified in the background.
 //  3. A cached negative entry (no match, or a user never mirrored) that is
 //     still fresh.
-//  4. Discovery: Slack's users.info gives the profile email; an optional
-//     domain rewrite maps it to the tenant's domain; Graph finds the user by
-//     UPN, then by mail, then by proxyAddresses. The result, found or not, is
-//     stored with its source and time.
+//  4. Discovery: Slack's users.info gives the profile email; a user who is
+//     never mirrored (see Mirrored) is cached as skipped; an optional domain
+//     rewrite maps the email to the tenant's domain; Graph finds the user by
+//     UPN, then by mail, then by proxyAddresses (a UPN Graph cannot take as a
+//     path key counts as not found). The result, found or not, is stored
+//     with its source and time.
 //
 // It never guesses: two Entra users matching one address give no mapping.
+// The package also holds the CSV format of mapping import and export.
 package mapping
 
 import (
