@@ -47,8 +47,8 @@ func (r *Resolver) Discover(ctx context.Context, slackUserID string, explain fun
 	if u.ID == "" {
 		u.ID = slackUserID
 	}
-	say("Slack users.info: team %s, enterprise %s, email %q, bot %v, deleted %v, guest %v, external %v",
-		orNone(u.TeamID), orNone(u.EnterpriseID), u.Email, u.Bot, u.Deleted, u.Guest, u.External)
+	say("Slack users.info: team %s, email %q, bot %v, deleted %v, guest %v, external %v, enterprise %s",
+		u.TeamID, u.Email, u.Bot, u.Deleted, u.Guest, u.External, orNone(u.EnterpriseID))
 	if ok, why := Mirrored(u, r.o.AllowOrg); !ok {
 		say("not mirrored: %s", why)
 		return skipped(why)
