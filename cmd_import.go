@@ -2,13 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"strings"
+	"sort"
 	"time"
 
 	"github.com/statusbridge/statusbridge/bridge"
@@ -16,7 +15,7 @@ import (
 	"github.com/statusbridge/statusbridge/store"
 )
 
-// importRow is one good row of an import file.
+// importRow is one good row of an import file, its UPN resolved.
 type importRow struct {
 	line    int
 	slackID string
@@ -24,86 +23,47 @@ type importRow struct {
 	detail  string
 }
 
-// parseImport reads CSV rows "slack_user_id,entra" (extra columns are
-// ignored, a header row is optional). It returns the good rows and one
-// message per bad row, with its line number. lookupUPN resolves a UPN to an
-// object id; nil when Graph is not configured.
+// parseImport reads CSV rows "slack_user_id,entra" (see mapping.ReadCSV) and
+// resolves the UPNs among them. It returns the good rows and one message per
+// bad row, with its line number, in file order. lookupUPN resolves a UPN to
+// an object id; nil when Graph is not configured.
 func parseImport(ctx context.Context, r io.Reader, lookupUPN func(context.Context, string) (string, error), progress func(n int)) ([]importRow, []string, error) {
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1
-	cr.TrimLeadingSpace = true
-	cr.ReuseRecord = false
+	parsed, parseBad, err := mapping.ReadCSV(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	bad := append([]*mapping.RowError(nil), parseBad...)
 	var rows []importRow
-	var bad []string
-	seen := map[string]int{}
-	for n := 0; ; n++ {
-		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			break
+	next := 500 // the next progress report, in CSV records
+	for _, p := range parsed {
+		for ; progress != nil && next <= p.Record; next += 500 {
+			progress(next)
 		}
-		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				bad = append(bad, fmt.Sprintf("line %d: not valid CSV: %v", pe.StartLine, pe.Err))
-				continue
-			}
-			return nil, nil, err
-		}
-		// Only after a good read: a record that failed in its first field has no positions.
-		line, _ := cr.FieldPos(0)
-		if progress != nil && n > 0 && n%500 == 0 {
-			progress(n)
-		}
-		for i := range rec {
-			rec[i] = strings.TrimSpace(rec[i])
-		}
-		if len(rec) == 1 && rec[0] == "" {
-			continue // blank line
-		}
-		if n == 0 && len(rec) >= 1 && strings.EqualFold(strings.TrimPrefix(rec[0], "\ufeff"), "slack_user_id") {
-			continue // header
-		}
-		rec[0] = strings.TrimPrefix(rec[0], "\ufeff")
-		if len(rec) < 2 || rec[1] == "" {
-			bad = append(bad, fmt.Sprintf("line %d: want slack_user_id,entra", line))
-			continue
-		}
-		slackID, entra := rec[0], rec[1]
-		if !bridge.ValidSlackUserID(slackID) {
-			bad = append(bad, fmt.Sprintf("line %d: %q is not a Slack user id (U… or W…)", line, slackID))
-			continue
-		}
-		if prev, ok := seen[slackID]; ok {
-			bad = append(bad, fmt.Sprintf("line %d: %s already appears on line %d; this row is skipped", line, slackID, prev))
-			continue
-		}
-		row := importRow{line: line, slackID: slackID, detail: "imported"}
-		switch {
-		case bridge.ValidEntraObjectID(entra):
-			row.entraID = strings.ToLower(entra)
-		case strings.Contains(entra, "@"):
+		row := importRow{line: p.Line, slackID: p.SlackUserID, entraID: p.EntraID, detail: "imported"}
+		if p.UPN != "" {
 			if lookupUPN == nil {
-				bad = append(bad, fmt.Sprintf("line %d: %q is a UPN, and resolving it needs the Azure settings; give the object id instead", line, entra))
+				bad = append(bad, &mapping.RowError{Line: p.Line, Reason: fmt.Sprintf("%q is a UPN, and resolving it needs the Azure settings; give the object id instead", p.UPN)})
 				continue
 			}
-			id, err := lookupUPN(ctx, entra)
+			id, err := lookupUPN(ctx, p.UPN)
 			if errors.Is(err, bridge.ErrNotFound) {
-				bad = append(bad, fmt.Sprintf("line %d: no Entra user with UPN %q", line, entra))
+				bad = append(bad, &mapping.RowError{Line: p.Line, Reason: fmt.Sprintf("no Entra user with UPN %q", p.UPN)})
 				continue
 			}
 			if err != nil {
-				bad = append(bad, fmt.Sprintf("line %d: looking up %q failed: %v", line, entra, err))
+				bad = append(bad, &mapping.RowError{Line: p.Line, Reason: fmt.Sprintf("looking up %q failed: %v", p.UPN, err)})
 				continue
 			}
-			row.entraID, row.detail = id, "imported: upn "+entra
-		default:
-			bad = append(bad, fmt.Sprintf("line %d: %q is neither an Entra object id (a GUID) nor a UPN", line, entra))
-			continue
+			row.entraID, row.detail = id, "imported: upn "+p.UPN
 		}
-		seen[slackID] = line
 		rows = append(rows, row)
 	}
-	return rows, bad, nil
+	sort.SliceStable(bad, func(i, j int) bool { return bad[i].Line < bad[j].Line })
+	msgs := make([]string, len(bad))
+	for i, b := range bad {
+		msgs[i] = b.Error()
+	}
+	return rows, msgs, nil
 }
 
 func runMappingImport(ctx context.Context, env *runEnv, args []string) error {
@@ -193,16 +153,7 @@ func runMappingExport(ctx context.Context, env *runEnv, st store.Backend) error 
 	if err != nil {
 		return err
 	}
-	w := csv.NewWriter(env.stdout)
-	w.Write([]string{"slack_user_id", "entra", "source", "found_at", "detail"})
-	for _, m := range ms {
-		if m.EntraID == "" {
-			continue
-		}
-		w.Write([]string{m.SlackUserID, m.EntraID, string(m.Source), m.FoundAt.UTC().Format(time.RFC3339), m.Detail})
-	}
-	w.Flush()
-	return w.Error()
+	return mapping.WriteCSV(env.stdout, ms)
 }
 
 func runMappingResolve(ctx context.Context, env *runEnv, cfg *Config, st store.Backend, slackID string) error {
@@ -220,7 +171,7 @@ func runMappingResolve(ctx context.Context, env *runEnv, cfg *Config, st store.B
 			fmt.Fprintln(env.stdout, "note: an admin-set entry always wins over discovery")
 		}
 	}
-	m, err := r.Discover(ctx, slackID, func(step string) { fmt.Fprintln(env.stdout, "- "+step) })
+	m, _, err := r.Discover(ctx, slackID, func(step string) { fmt.Fprintln(env.stdout, "- "+step) })
 	if err != nil {
 		return err
 	}

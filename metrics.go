@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/statusbridge/statusbridge/bridge"
+	"github.com/statusbridge/statusbridge/mapping"
 )
 
 // metrics implements bridge.Observer with Prometheus collectors.
@@ -116,7 +117,7 @@ func (m *metrics) Held()                 { m.held.Inc() }
 func (m *metrics) PresenceRead(outcome string) { m.reads.WithLabelValues(outcome).Inc() }
 
 // Mapping counts a mapping lookup by result.
-func (m *metrics) Mapping(result string) { m.mappings.WithLabelValues(result).Inc() }
+func (m *metrics) Mapping(o mapping.Outcome) { m.mappings.WithLabelValues(o.String()).Inc() }
 
 // queueCollector reads the queue's state from the store at scrape time.
 type queueCollector struct{ admin bridge.Admin }

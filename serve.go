@@ -100,9 +100,9 @@ func (a *app) wireEngine(ctx context.Context, env *runEnv, client *graphsync.Cli
 		return err
 	}
 	mo := mapping.Options{DomainMap: cfg.EmailDomainMap, MaxAge: cfg.MappingMaxAge,
-		NegativeTTL: cfg.NegativeCache, Log: log, Observe: a.metrics.Mapping}
+		NegativeTTL: new(cfg.NegativeCache), Log: log, Observe: a.metrics.Mapping}
 	if dir != nil && finder != nil {
-		mo.Directory, mo.Finder = dir, limitedFinder{finder, a.st.Limiter()}
+		mo.Directory, mo.Finder = dir, mapping.NewLimitedFinder(finder, a.st.Limiter())
 	} else {
 		log.Info("email discovery is off (it needs SLACK_BOT_TOKEN and the Azure settings); only admin-set mappings are used")
 	}
@@ -292,40 +292,6 @@ func newDiscovery(cfg *Config, getenv func(string) string) (mapping.Directory, m
 		return nil, finder, nil
 	}
 	return slackhandler.NewDirectory(cfg.SlackBotToken, cfg.SlackAPIURL), finder, nil
-}
-
-// limitedFinder spaces Graph lookups through the shared rate limiter.
-type limitedFinder struct {
-	mapping.UserFinder
-	limiter bridge.Limiter
-}
-
-func (f limitedFinder) wait(ctx context.Context) error {
-	if f.limiter == nil {
-		return nil
-	}
-	return f.limiter.Wait(ctx)
-}
-
-func (f limitedFinder) UserByID(ctx context.Context, id string) (bridge.EntraUser, error) {
-	if err := f.wait(ctx); err != nil {
-		return bridge.EntraUser{}, err
-	}
-	return f.UserFinder.UserByID(ctx, id)
-}
-
-func (f limitedFinder) UsersByMail(ctx context.Context, mail string) ([]bridge.EntraUser, error) {
-	if err := f.wait(ctx); err != nil {
-		return nil, err
-	}
-	return f.UserFinder.UsersByMail(ctx, mail)
-}
-
-func (f limitedFinder) UsersByProxyAddress(ctx context.Context, addr string) ([]bridge.EntraUser, error) {
-	if err := f.wait(ctx); err != nil {
-		return nil, err
-	}
-	return f.UserFinder.UsersByProxyAddress(ctx, addr)
 }
 
 func newGraphClient(cfg *Config, getenv func(string) string) (*graphsync.Client, error) {

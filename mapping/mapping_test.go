@@ -41,12 +41,22 @@ type finder struct {
 	users []bridge.EntraUser
 	proxy map[string]string // address → id
 	calls int
+	// upnErr, when set, answers a UPN lookup with an error instead.
+	upnErr func(upn string) error
+	// lookups lists "kind address" for each lookup.
+	lookups []string
 }
 
 func (f *finder) UserByID(_ context.Context, idOrUPN string) (bridge.EntraUser, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
+	f.lookups = append(f.lookups, "upn "+idOrUPN)
+	if f.upnErr != nil {
+		if err := f.upnErr(idOrUPN); err != nil {
+			return bridge.EntraUser{}, err
+		}
+	}
 	for _, u := range f.users {
 		if strings.EqualFold(u.ID, idOrUPN) || strings.EqualFold(u.UserPrincipalName, idOrUPN) {
 			return u, nil
@@ -59,6 +69,7 @@ func (f *finder) UsersByMail(_ context.Context, mail string) ([]bridge.EntraUser
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
+	f.lookups = append(f.lookups, "mail "+mail)
 	var out []bridge.EntraUser
 	for _, u := range f.users {
 		if strings.EqualFold(u.Mail, mail) {
@@ -72,6 +83,7 @@ func (f *finder) UsersByProxyAddress(_ context.Context, addr string) ([]bridge.E
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
+	f.lookups = append(f.lookups, "proxyAddresses "+addr)
 	var out []bridge.EntraUser
 	for a, id := range f.proxy {
 		if strings.EqualFold(a, addr) {
@@ -104,7 +116,24 @@ type clock struct {
 func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
-func setup(t *testing.T) (*Resolver, *embedded.Store, *directory, *finder, *clock) {
+// outcomes records what Resolve reported to Options.Observe.
+type outcomes struct {
+	mu  sync.Mutex
+	got []Outcome
+}
+
+func (o *outcomes) observe(x Outcome) { o.mu.Lock(); o.got = append(o.got, x); o.mu.Unlock() }
+
+func (o *outcomes) last() Outcome {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(o.got) == 0 {
+		return 0
+	}
+	return o.got[len(o.got)-1]
+}
+
+func setup(t *testing.T, opts ...func(*Options)) (*Resolver, *embedded.Store, *directory, *finder, *clock) {
 	t.Helper()
 	st, err := embedded.Open(t.TempDir())
 	if err != nil {
@@ -139,40 +168,49 @@ func setup(t *testing.T) (*Resolver, *embedded.Store, *directory, *finder, *cloc
 		proxy: map[string]string{"dave.old@corp.com": idD},
 	}
 	c := &clock{t: time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)}
-	r := New(st, Options{Directory: dir, Finder: f, Now: c.now,
-		DomainMap: map[string]string{"eu.corp.com": "corp.onmicrosoft.com"}})
-	return r, st, dir, f, c
+	o := Options{Directory: dir, Finder: f, Now: c.now,
+		DomainMap: map[string]string{"eu.corp.com": "corp.onmicrosoft.com"}}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return New(st, o), st, dir, f, c
 }
 
 func TestDiscovery(t *testing.T) {
-	r, st, _, _, _ := setup(t)
+	var seen outcomes
+	r, st, _, _, _ := setup(t, func(o *Options) { o.Observe = seen.observe })
 	ctx := context.Background()
 	tests := []struct {
 		user    string
 		want    string
 		wantErr error
+		outcome Outcome
 		source  bridge.MappingSource
 		detail  string
 	}{
-		{"UUPN00001", idA, nil, bridge.SourceEmail, "upn alice@corp.com"},
-		{"UMAIL0001", idB, nil, bridge.SourceEmail, "mail bob@corp.com"},
-		{"UREWRITE1", idC, nil, bridge.SourceEmail, "upn carol@corp.onmicrosoft.com"},
-		{"UPROXY001", idD, nil, bridge.SourceEmail, "proxyAddresses dave.old@corp.com"},
-		{"UQUOTE001", "12121212-0000-4000-8000-000000000012", nil, bridge.SourceEmail, "upn o'brien@corp.com"},
-		{"UAMBIG001", "", bridge.ErrUnmapped, bridge.SourceNone, "ambiguous: 2 Entra users"},
-		{"UUNKNOWN1", "", bridge.ErrUnmapped, bridge.SourceNone, "no Entra user"},
-		{"UGUEST001", "", bridge.ErrSkipped, bridge.SourceSkipped, "another organisation"},
-		{"UBOT00001", "", bridge.ErrSkipped, bridge.SourceSkipped, "bot"},
-		{"USLACKBOT", "", bridge.ErrSkipped, bridge.SourceSkipped, "not found in Slack"},
-		{"UDELETED1", "", bridge.ErrSkipped, bridge.SourceSkipped, "deleted"},
-		{"UNOMAIL01", "", bridge.ErrSkipped, bridge.SourceSkipped, "no email"},
-		{"UDISABLED", "", bridge.ErrSkipped, bridge.SourceSkipped, "disabled"},
+		{"UUPN00001", idA, nil, Discovered, bridge.SourceEmail, "upn alice@corp.com"},
+		{"UMAIL0001", idB, nil, Discovered, bridge.SourceEmail, "mail bob@corp.com"},
+		{"UREWRITE1", idC, nil, Discovered, bridge.SourceEmail, "upn carol@corp.onmicrosoft.com"},
+		{"UPROXY001", idD, nil, Discovered, bridge.SourceEmail, "proxyAddresses dave.old@corp.com"},
+		{"UQUOTE001", "12121212-0000-4000-8000-000000000012", nil, Discovered, bridge.SourceEmail, "upn o'brien@corp.com"},
+		{"UAMBIG001", "", bridge.ErrUnmapped, Ambiguous, bridge.SourceNone, "ambiguous: 2 Entra users"},
+		{"UUNKNOWN1", "", bridge.ErrUnmapped, Miss, bridge.SourceNone, "no Entra user"},
+		{"UGUEST001", "", bridge.ErrSkipped, Skipped, bridge.SourceSkipped, "another organisation"},
+		{"UBOT00001", "", bridge.ErrSkipped, Skipped, bridge.SourceSkipped, "bot"},
+		{"USLACKBOT", "", bridge.ErrSkipped, Skipped, bridge.SourceSkipped, "Slackbot"},
+		{"UGHOST001", "", bridge.ErrSkipped, Skipped, bridge.SourceSkipped, "not found in Slack"},
+		{"UDELETED1", "", bridge.ErrSkipped, Skipped, bridge.SourceSkipped, "deleted"},
+		{"UNOMAIL01", "", bridge.ErrSkipped, Skipped, bridge.SourceSkipped, "no email"},
+		{"UDISABLED", "", bridge.ErrSkipped, Skipped, bridge.SourceSkipped, "disabled"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.user, func(t *testing.T) {
 			got, err := r.Resolve(ctx, tt.user)
 			if got != tt.want || !errors.Is(err, tt.wantErr) {
 				t.Fatalf("Resolve = %q, %v; want %q, %v", got, err, tt.want, tt.wantErr)
+			}
+			if o := seen.last(); o != tt.outcome {
+				t.Fatalf("observed %v, want %v", o, tt.outcome)
 			}
 			m, ok, err := st.GetMapping(ctx, tt.user)
 			if err != nil || !ok {
@@ -293,5 +331,138 @@ func TestParseDomainMap(t *testing.T) {
 	}
 	if got := RewriteDomain("Carol@EU.corp.com", m); got != "carol@corp.onmicrosoft.com" {
 		t.Fatalf("RewriteDomain = %q", got)
+	}
+}
+
+func TestOutcomeLabels(t *testing.T) {
+	// The labels are the values of statusbridge_mapping_lookups_total{result}.
+	want := map[Outcome]string{Hit: "hit", Miss: "miss", Discovered: "discovered", Ambiguous: "ambiguous", Skipped: "skipped", 0: "unknown"}
+	for o, label := range want {
+		if o.String() != label {
+			t.Errorf("%d.String() = %q, want %q", int(o), o.String(), label)
+		}
+	}
+}
+
+func TestCachedLookupsObserved(t *testing.T) {
+	var seen outcomes
+	r, _, _, _, _ := setup(t, func(o *Options) { o.Observe = seen.observe })
+	ctx := context.Background()
+	r.Resolve(ctx, "UUPN00001")
+	r.Resolve(ctx, "UUPN00001")
+	r.Resolve(ctx, "UUNKNOWN1")
+	r.Resolve(ctx, "UUNKNOWN1")
+	want := []Outcome{Discovered, Hit, Miss, Miss}
+	if len(seen.got) != len(want) {
+		t.Fatalf("observed %v, want %v", seen.got, want)
+	}
+	for i := range want {
+		if seen.got[i] != want[i] {
+			t.Fatalf("observed %v, want %v", seen.got, want)
+		}
+	}
+}
+
+// Graph answers 400 for some characters in a /users/{key} path; the Graph
+// adapter reports that as not found, and discovery goes on by mail and proxy
+// address instead.
+func TestUPNPathRejectedFallsThrough(t *testing.T) {
+	r, st, dir, f, _ := setup(t)
+	f.upnErr = func(upn string) error {
+		if strings.ContainsAny(upn, "#%/?&") {
+			return &bridge.PermanentError{Reason: "graph 400: invalid key in the request path", Err: bridge.ErrNotFound}
+		}
+		return nil
+	}
+	const idHash, idPct = "a0a0a0a0-0000-4000-8000-0000000000a0", "b0b0b0b0-0000-4000-8000-0000000000b0"
+	f.users = append(f.users,
+		bridge.EntraUser{ID: idHash, UserPrincipalName: "ab@corp.com", Mail: "a#b@corp.com"},
+		bridge.EntraUser{ID: idPct, UserPrincipalName: "pct@corp.com", Mail: "pct@corp.com"})
+	f.proxy["x%y@corp.com"] = idPct
+	dir.users["UHASH0001"] = bridge.SlackUser{ID: "UHASH0001", Email: "a#b@corp.com"}
+	dir.users["UPERCENT1"] = bridge.SlackUser{ID: "UPERCENT1", Email: "x%y@corp.com"}
+	dir.users["USLASH001"] = bridge.SlackUser{ID: "USLASH001", Email: "n/o@corp.com"}
+	ctx := context.Background()
+	tests := []struct {
+		user, want string
+		wantErr    error
+		lookups    string
+		detail     string
+	}{
+		{"UHASH0001", idHash, nil, "upn a#b@corp.com|mail a#b@corp.com", "mail a#b@corp.com"},
+		{"UPERCENT1", idPct, nil, "upn x%y@corp.com|mail x%y@corp.com|proxyAddresses x%y@corp.com", "proxyAddresses x%y@corp.com"},
+		{"USLASH001", "", bridge.ErrUnmapped, "upn n/o@corp.com|mail n/o@corp.com|proxyAddresses n/o@corp.com", "no Entra user"},
+	}
+	for _, tt := range tests {
+		f.mu.Lock()
+		f.lookups = nil
+		f.mu.Unlock()
+		got, err := r.Resolve(ctx, tt.user)
+		if got != tt.want || !errors.Is(err, tt.wantErr) {
+			t.Fatalf("%s: Resolve = %q, %v; want %q, %v", tt.user, got, err, tt.want, tt.wantErr)
+		}
+		if l := strings.Join(f.lookups, "|"); l != tt.lookups {
+			t.Errorf("%s: lookups %s, want %s", tt.user, l, tt.lookups)
+		}
+		if m, _, _ := st.GetMapping(ctx, tt.user); !strings.Contains(m.Detail, tt.detail) {
+			t.Errorf("%s: stored %+v, want detail %q", tt.user, m, tt.detail)
+		}
+	}
+}
+
+// A UPN lookup that failed for another reason (throttled, unreachable) ends
+// discovery without caching anything: a later attempt tries again.
+func TestUPNLookupFailureIsNotCached(t *testing.T) {
+	r, st, _, f, _ := setup(t)
+	f.upnErr = func(string) error { return &bridge.TransientError{Reason: "graph 503"} }
+	_, err := r.Resolve(context.Background(), "UMAIL0001")
+	var tr *bridge.TransientError
+	if !errors.As(err, &tr) {
+		t.Fatalf("err = %v, want the transient error passed on", err)
+	}
+	if len(f.lookups) != 1 {
+		t.Fatalf("lookups after a failed UPN lookup: %v", f.lookups)
+	}
+	if _, ok, _ := st.GetMapping(context.Background(), "UMAIL0001"); ok {
+		t.Fatal("a failed lookup was cached")
+	}
+}
+
+func TestNegativeCacheOff(t *testing.T) {
+	r, _, dir, f, _ := setup(t, func(o *Options) { o.NegativeTTL = new(time.Duration(0)) })
+	ctx := context.Background()
+	for i := 1; i <= 3; i++ {
+		_, err := r.Resolve(ctx, "UUNKNOWN1")
+		var later *bridge.RetryLaterError
+		if !errors.Is(err, bridge.ErrUnmapped) || errors.As(err, &later) {
+			t.Fatalf("lookup %d: err = %v, want unmapped and no retry scheduled", i, err)
+		}
+		if dir.calls != i || f.count() != 3*i {
+			t.Fatalf("lookup %d cost %d Slack and %d Graph calls in all, want %d and %d", i, dir.calls, f.count(), i, 3*i)
+		}
+	}
+	// A user never mirrored is looked at again too (a bot stays a bot, but a
+	// deleted user may come back).
+	r.Resolve(ctx, "UDELETED1")
+	r.Resolve(ctx, "UDELETED1")
+	if dir.calls != 5 {
+		t.Fatalf("Slack calls = %d, want 5", dir.calls)
+	}
+}
+
+func TestNegativeTTLSet(t *testing.T) {
+	r, _, dir, _, c := setup(t, func(o *Options) { o.NegativeTTL = new(10 * time.Minute) })
+	ctx := context.Background()
+	r.Resolve(ctx, "UUNKNOWN1")
+	c.add(9 * time.Minute)
+	_, err := r.Resolve(ctx, "UUNKNOWN1")
+	var later *bridge.RetryLaterError
+	if !errors.As(err, &later) || later.After != time.Minute || dir.calls != 1 {
+		t.Fatalf("err = %v after %d Slack calls, want a retry in 1m from the cache", err, dir.calls)
+	}
+	c.add(time.Minute)
+	r.Resolve(ctx, "UUNKNOWN1")
+	if dir.calls != 2 {
+		t.Fatalf("the miss was not looked for again after 10m")
 	}
 }
