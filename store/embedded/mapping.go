@@ -62,6 +62,11 @@ func (s *Store) SetMapping(ctx context.Context, m bridge.Mapping, now time.Time)
 		if err != nil || unparked || m.EntraID == "" || m.EntraID == prev.EntraID {
 			return err
 		}
+		if m.Source == bridge.SourceEmail && prev.EntraID == "" {
+			// Discovery found the first account for a user that a worker is
+			// resolving right now: the queue is left as it is (its backoff too).
+			return nil
+		}
 		return makeDue(tx, m.SlackUserID, now)
 	})
 	if errors.Is(err, errNoChange) {

@@ -224,6 +224,9 @@ end
 if prevSource == 'admin' and ARGV[5] ~= 'admin' then return 0 end
 redis.call('HSET', KEYS[4], ARGV[1], ARGV[3])
 if unpark() == 1 then return 1 end
+-- Discovery's first account for a user, found by the worker resolving it:
+-- the queue (and its backoff) is left as it is.
+if ARGV[5] == 'email' and prev == '' then return 1 end
 if ARGV[4] ~= '' and prev ~= ARGV[4] then makeDue() end
 return 1
 `)

@@ -91,6 +91,7 @@ var cases = []struct {
 	{"MappingChangeWhileLeased", testMappingChangeWhileLeased},
 	{"MappingChangeDuringWait", testMappingChangeDuringWait},
 	{"AdminMappingWins", testAdminMappingWins},
+	{"DiscoveryKeepsBackoff", testDiscoveryKeepsBackoff},
 	{"Release", testRelease},
 	{"Mappings", testMappings},
 	{"Stats", testStats},
@@ -703,6 +704,21 @@ func testMappingChangeDuringWait(t *testing.T, s store.Backend) {
 	m := bridge.Mapping{SlackUserID: "U001", EntraID: applied1.EntraID, Source: bridge.SourceAdmin, FoundAt: at(10)}
 	noErr(t, "SetMapping", s.SetMapping(ctx(t), m, at(10)))
 	claimOne(t, s, at(10), "U001")
+}
+
+// testDiscoveryKeepsBackoff: discovery finding the first account of a user,
+// inside the worker that holds it, leaves the queue alone: a failed call
+// after it still backs off with its attempts counted.
+func testDiscoveryKeepsBackoff(t *testing.T, s store.Backend) {
+	submit(t, s, change("U001", "Ev1", 0, "Lunch"), at(0), bridge.Accepted)
+	j := claimOne(t, s, at(0), "U001")
+	found := bridge.Mapping{SlackUserID: "U001", EntraID: applied1.EntraID, Source: bridge.SourceEmail, FoundAt: at(0)}
+	noErr(t, "SetMapping", s.SetMapping(ctx(t), found, at(0)))
+	noErr(t, "Retry", s.Retry(ctx(t), j, at(30), 4, "graph 503"))
+	claimNone(t, s, at(1))
+	if j := claimOne(t, s, at(31), "U001"); j.Attempts != 4 {
+		t.Fatalf("attempts after the backoff = %d, want 4", j.Attempts)
+	}
 }
 
 // testAdminMappingWins: a discovered or negative entry never replaces one an
