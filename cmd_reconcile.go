@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/statusbridge/statusbridge/bridge"
+	"github.com/statusbridge/statusbridge/mapping"
 	"github.com/statusbridge/statusbridge/slackhandler"
 )
 
@@ -24,7 +25,11 @@ func runReconcile(ctx context.Context, env *runEnv, args []string) error {
 	if cfg.SlackBotToken == "" {
 		return errors.New("SLACK_BOT_TOKEN is not set: reconcile reads Slack's directory (users.list) with the bot token")
 	}
-	r := newReconciler(cfg, &bridge.Engine{Queue: st})
+	allow, err := allowedOrg(ctx, cfg, quietLogger(env))
+	if err != nil {
+		return err
+	}
+	r := newReconciler(cfg, &bridge.Engine{Queue: st}, allow)
 	r.Progress = func(n int) { fmt.Fprintf(env.stderr, "… %d users read\n", n) }
 	counts, err := r.Pass(ctx)
 	fmt.Fprintf(env.stdout, "reconciled: %d changed, %d unchanged, %d newer already, %d not mirrored\n",
@@ -32,16 +37,17 @@ func runReconcile(ctx context.Context, env *runEnv, args []string) error {
 	return err
 }
 
-// newReconciler reads Slack's directory with the bot token into engine.
-func newReconciler(cfg *Config, engine *bridge.Engine) *bridge.Reconciler {
+// newReconciler reads Slack's directory with the bot token into engine;
+// only the users of the allowed org (nil: any) are mirrored.
+func newReconciler(cfg *Config, engine *bridge.Engine, allow func(team, enterprise string) bool) *bridge.Reconciler {
 	return &bridge.Reconciler{
 		Directory: slackhandler.NewDirectory(cfg.SlackBotToken, cfg.SlackAPIURL),
 		Submitter: engine,
-		Mirrored:  mirrored,
+		Mirrored: func(u bridge.SlackUser) bool {
+			// Email is not needed to mirror an admin-mapped user.
+			u.Email = "-"
+			ok, _ := mapping.Mirrored(u, allow)
+			return ok
+		},
 	}
-}
-
-// mirrored is the rule for which Slack users are mirrored at all.
-func mirrored(u bridge.SlackUser) bool {
-	return !u.Bot && !u.Deleted && !u.External && u.ID != "USLACKBOT"
 }

@@ -23,7 +23,7 @@ import (
 )
 
 // neededScopes are the bot scopes the bridge uses.
-var neededScopes = []string{"users:read", "users:read.email"}
+var neededScopes = []string{"users:read", "users:read.email", "commands"}
 
 // doctor prints one line per check and counts failures.
 type doctor struct {
@@ -177,7 +177,12 @@ func (d *doctor) checkGraph(ctx context.Context, cfg *Config, getenv func(string
 				"the app lacks %s (granted: %s)", strings.Join(missing, ", "), strings.Join(roles, ", "))
 			return
 		}
-		d.pass("graph perms", "Presence.ReadWrite.All and User.Read.All granted")
+		if !graphsync.CanReadPresence(roles) {
+			d.fail("graph perms", "add the Microsoft Graph application permission Presence.Read.All (or Presence.ReadWrite.All) and grant admin consent",
+				"the app cannot read what Teams shows (granted: %s)", strings.Join(roles, ", "))
+			return
+		}
+		d.pass("graph perms", "Presence.ReadWrite.All (set and read Teams status messages) and User.Read.All granted")
 	}
 }
 
@@ -206,9 +211,19 @@ func (d *doctor) checkStore(ctx context.Context, cfg *Config) {
 			return
 		}
 		d.pass("store", "Redis reachable, noeviction, AOF on")
+		if dur, ok := st.(interface {
+			Durability(context.Context) (string, error)
+		}); ok {
+			if line, err := dur.Durability(ctx); err != nil {
+				d.warn("durability", "could not read appendfsync and replication: %v", err)
+			} else {
+				d.pass("durability", "%s", line)
+			}
+		}
 		return
 	}
 	d.pass("store", "embedded store reachable (%s)", cfg.DataDir)
+	d.pass("durability", "embedded store: every acknowledged change is synced to disk before Slack is answered; a lost disk loses the queue (one replica only)")
 }
 
 func (d *doctor) checkIntake(ctx context.Context, cfg *Config) {

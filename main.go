@@ -53,6 +53,7 @@ func commands() []command {
 	return []command{
 		{"serve", "", "run the bridge: Slack intake, workers, health and metrics", runServe},
 		{"mapping", "set|get|rm|ls …", "manage Slack user → Entra object id mappings", runMapping},
+		{"users", "show|pause|resume …", "see one employee's state; pause or resume their mirror", runUsers},
 		{"parked", "ls|retry …", "list users set aside after a permanent failure, and retry them", runParked},
 		{"reconcile", "", "submit every Slack user's current status (repairs missed events; run from cron)", runReconcile},
 		{"doctor", "[--public-url URL]", "check the settings, Slack, Graph, the store and the intake; one line each", runDoctor},

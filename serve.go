@@ -53,6 +53,9 @@ type app struct {
 	reg       *prometheus.Registry
 	metrics   *metrics
 	socket    *slackhandler.SocketRunner
+	handler   *slackhandler.Handler
+	controls  *bridge.Controls
+	allowOrg  func(team, enterprise string) bool
 	servers   []*http.Server
 	listeners []net.Listener
 }
@@ -68,6 +71,9 @@ func serve(ctx context.Context, cfg *Config, env *runEnv, log *slog.Logger) erro
 	}
 	defer a.st.Close()
 	a.metrics = newMetrics(a.reg, a.st)
+	if a.allowOrg, err = allowedOrg(ctx, cfg, log); err != nil {
+		return err
+	}
 	if err := a.wireEngine(ctx, env, publisher); err != nil {
 		return err
 	}
@@ -100,7 +106,7 @@ func (a *app) wireEngine(ctx context.Context, env *runEnv, client *graphsync.Cli
 		return err
 	}
 	mo := mapping.Options{DomainMap: cfg.EmailDomainMap, MaxAge: cfg.MappingMaxAge,
-		NegativeTTL: new(cfg.NegativeCache), Log: log, Observe: a.metrics.Mapping}
+		NegativeTTL: new(cfg.NegativeCache), Log: log, Observe: a.metrics.Mapping, AllowOrg: a.allowOrg}
 	if dir != nil && finder != nil {
 		mo.Directory, mo.Finder = dir, mapping.NewLimitedFinder(finder, a.st.Limiter())
 	} else {
@@ -125,6 +131,10 @@ func (a *app) wireEngine(ctx context.Context, env *runEnv, client *graphsync.Cli
 	if client != nil {
 		a.engine.Presence = client
 	}
+	a.controls = &bridge.Controls{Store: a.st, Submitter: a.engine, OptIn: a.engine.OptIn}
+	if cfg.SlackBotToken != "" {
+		a.controls.Current = slackhandler.NewDirectory(cfg.SlackBotToken, cfg.SlackAPIURL).Current
+	}
 	return nil
 }
 
@@ -133,16 +143,27 @@ func (a *app) wireIntake() {
 	cfg, st := a.cfg, a.st
 	mux := http.NewServeMux()
 	if cfg.SlackSigningSecret != "" {
-		mux.Handle("/slack/events", slackhandler.NewHandler(cfg.SlackSigningSecret, a.engine,
-			slackhandler.WithLogger(a.log), slackhandler.WithObserver(a.metrics)))
+		opts := []slackhandler.Option{slackhandler.WithLogger(a.log), slackhandler.WithObserver(a.metrics),
+			slackhandler.WithControls(a.controls)}
+		if a.allowOrg != nil {
+			opts = append(opts, slackhandler.WithOrg(a.allowOrg))
+		}
+		if cfg.SlackBotToken != "" {
+			opts = append(opts, slackhandler.WithHome(cfg.SlackBotToken, cfg.SlackAPIURL))
+		}
+		a.handler = slackhandler.NewHandler(cfg.SlackSigningSecret, a.engine, opts...)
+		mux.Handle("/slack/events", a.handler)
 	}
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
 	if cfg.SlackAppToken != "" {
-		a.socket = slackhandler.NewSocketRunner(cfg.SlackAppToken, cfg.SlackBotToken, cfg.SlackAPIURL, a.engine,
-			slackhandler.WithSocketLogger(a.log), slackhandler.WithStaleAfter(cfg.SocketStaleAfter),
-			slackhandler.WithSocketObserver(newSocketMetrics(a.reg)))
+		opts := []slackhandler.SocketOption{slackhandler.WithSocketLogger(a.log), slackhandler.WithStaleAfter(cfg.SocketStaleAfter),
+			slackhandler.WithSocketObserver(newSocketMetrics(a.reg)), slackhandler.WithSocketControls(a.controls)}
+		if a.allowOrg != nil {
+			opts = append(opts, slackhandler.WithSocketOrg(a.allowOrg))
+		}
+		a.socket = slackhandler.NewSocketRunner(cfg.SlackAppToken, cfg.SlackBotToken, cfg.SlackAPIURL, a.engine, opts...)
 		registerSocketConnected(a.reg, a.socket.Connected)
 	}
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
@@ -191,7 +212,7 @@ func (a *app) run(ctx context.Context) error {
 	cfg, log := a.cfg, a.log
 	if cfg.ReconcileInterval > 0 {
 		if cfg.SlackBotToken != "" {
-			go newReconciler(cfg, a.engine).RunEvery(ctx, cfg.ReconcileInterval, log)
+			go newReconciler(cfg, a.engine, a.allowOrg).RunEvery(ctx, cfg.ReconcileInterval, log)
 		} else {
 			log.Warn("STATUSBRIDGE_RECONCILE_INTERVAL is set but SLACK_BOT_TOKEN is not: no reconcile passes")
 		}
@@ -241,6 +262,9 @@ func (a *app) run(ctx context.Context) error {
 		s.Shutdown(sctx)
 	}
 	cancel()
+	if a.handler != nil {
+		a.handler.Wait()
+	}
 	stopWork()
 	<-workDone
 	log.Info("stopped")

@@ -327,7 +327,7 @@ func TestDoctor(t *testing.T) {
 		if code != 0 || !strings.Contains(out, "all checks passed") || strings.Contains(out, "FAIL") {
 			t.Fatalf("doctor exit %d:\n%s", code, out)
 		}
-		for _, check := range []string{"config", "slack auth", "slack scopes", "graph", "graph perms", "store"} {
+		for _, check := range []string{"config", "slack auth", "slack scopes", "graph", "graph perms", "store", "durability"} {
 			if !strings.Contains(out, "PASS  "+check) {
 				t.Fatalf("no PASS for %s:\n%s", check, out)
 			}

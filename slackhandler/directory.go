@@ -251,6 +251,18 @@ func (d *Directory) Users(ctx context.Context, fn func(u bridge.SlackUser, s bri
 	}
 }
 
+// Current reads a user's Slack status now (users.info), as a change dated
+// now, so that a resumed mirror starts from it.
+func (d *Directory) Current(ctx context.Context, id string) (bridge.Change, error) {
+	u, err := d.api.GetUserInfoContext(ctx, id)
+	if err != nil {
+		return bridge.Change{}, classify("users.info", err)
+	}
+	su := slackUser(u)
+	return bridge.Change{UserID: su.ID, TeamID: su.TeamID, EnterpriseID: su.EnterpriseID,
+		Status: StatusFromProfile(profileOf(u)), EventTime: d.now(), Deactivated: su.Deleted}, nil
+}
+
 // profileOf converts slack-go's profile to the fields StatusFromProfile reads.
 func profileOf(u *slack.User) Profile {
 	p := Profile{

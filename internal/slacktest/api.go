@@ -20,7 +20,7 @@ const (
 )
 
 // DefaultScopes are the scopes the stand-in reports until SetScopes.
-var DefaultScopes = []string{"users:read", "users:read.email"}
+var DefaultScopes = []string{"users:read", "users:read.email", "commands"}
 
 // User is a user the stand-in's users.info knows.
 type User struct {

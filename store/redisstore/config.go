@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/redis/go-redis/v9"
@@ -55,4 +56,72 @@ func (s *Store) CheckConfig(ctx context.Context) (warnings []string, err error) 
 		return nil, fmt.Errorf("redis config check: %w", err)
 	}
 	return warnings, nil
+}
+
+// Durability says in one line what a crash or failover of Redis can lose:
+// it reads appendonly, appendfsync and the replication role of the node
+// the store talks to (the first master on a cluster).
+func (s *Store) Durability(ctx context.Context) (string, error) {
+	var c *redis.Client
+	switch r := s.rdb.(type) {
+	case *redis.Client:
+		c = r
+	case *redis.ClusterClient:
+		err := r.ForEachMaster(ctx, func(_ context.Context, m *redis.Client) error {
+			if c == nil {
+				c = m
+			}
+			return nil
+		})
+		if err != nil || c == nil {
+			return "", fmt.Errorf("redis durability: %v", err)
+		}
+	default:
+		return "unknown Redis client: durability not checked", nil
+	}
+	cfg, err := c.ConfigGet(ctx, "append*").Result()
+	if err != nil {
+		var rerr redis.Error
+		if errors.As(err, &rerr) {
+			return "CONFIG GET is not allowed here: ask the Redis provider what a crash or failover can lose", nil
+		}
+		return "", fmt.Errorf("redis durability: %w", err)
+	}
+	info, err := c.Info(ctx, "replication").Result()
+	if err != nil {
+		return "", fmt.Errorf("redis durability: %w", err)
+	}
+	return DurabilityLine(cfg["appendonly"], cfg["appendfsync"], infoField(info, "role"), infoField(info, "connected_slaves")), nil
+}
+
+// DurabilityLine explains what a crash or failover loses under the given
+// Redis settings.
+func DurabilityLine(appendonly, appendfsync, role, replicas string) string {
+	var crash string
+	switch {
+	case appendonly != "yes":
+		crash = "appendonly no: a Redis crash or restart loses every change since the last RDB snapshot"
+	case appendfsync == "always":
+		crash = "appendfsync always: a Redis crash loses no acknowledged change"
+	case appendfsync == "no":
+		crash = "appendfsync no: a Redis crash may lose the last ~30 s of acknowledged changes (the OS flushes)"
+	default:
+		crash = "appendfsync everysec: a Redis crash may lose up to about 1 s of acknowledged changes"
+	}
+	repl := "no replicas: a lost Redis host loses the queue"
+	if role == "slave" || role == "replica" {
+		repl = "connected to a replica, not the master"
+	} else if replicas != "" && replicas != "0" {
+		repl = fmt.Sprintf("%s replica(s): a failover may lose changes not yet replicated (replication is asynchronous)", replicas)
+	}
+	return crash + "; " + repl
+}
+
+func infoField(info, key string) string {
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), key+":"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
 }

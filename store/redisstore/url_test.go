@@ -97,3 +97,17 @@ func TestTimeKeyOrder(t *testing.T) {
 		t.Fatalf("time keys do not sort as times: %s %s %s", timeKey(old), timeKey(a), timeKey(b))
 	}
 }
+
+func TestDurabilityLine(t *testing.T) {
+	for _, tc := range []struct{ aof, fsync, role, replicas, want string }{
+		{"no", "everysec", "master", "0", "loses every change since the last RDB snapshot"},
+		{"yes", "everysec", "master", "0", "up to about 1 s"},
+		{"yes", "always", "master", "2", "loses no acknowledged change; 2 replica(s): a failover may lose"},
+		{"yes", "no", "master", "0", "~30 s"},
+		{"yes", "everysec", "slave", "0", "not the master"},
+	} {
+		if got := DurabilityLine(tc.aof, tc.fsync, tc.role, tc.replicas); !strings.Contains(got, tc.want) {
+			t.Errorf("DurabilityLine(%q, %q, %q, %q) = %q; want it to say %q", tc.aof, tc.fsync, tc.role, tc.replicas, got, tc.want)
+		}
+	}
+}
