@@ -18,7 +18,7 @@ const (
 	aliceID    = "fa8bf3dc-eca7-46b7-bad1-db199b62afc3"
 	bob        = "U0BOB0001"
 	bobID      = "0c4b2a55-3e63-4b8e-9d3a-2f1d1a3c9e11"
-	team       = "T061EG9R6"
+	team       = slacktest.TeamID // the workspace the stand-in says the app is installed in
 	wantLayout = "2006-01-02T15:04:05"
 )
 
