@@ -129,7 +129,7 @@ func (a *app) wireEngine(ctx context.Context, env *runEnv, client *graphsync.Cli
 		OptIn:     cfg.MirrorDefault == "off",
 	}
 	if client != nil {
-		a.engine.Presence = client
+		a.engine.Presence, a.engine.Upcoming = client, a.st
 	}
 	a.controls = &bridge.Controls{Store: a.st, Submitter: a.engine, OptIn: a.engine.OptIn}
 	if cfg.SlackBotToken != "" {

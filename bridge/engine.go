@@ -50,6 +50,9 @@ type Engine struct {
 	// Presence, when set with Owners, reads what Teams shows before the
 	// bridge writes or clears: a message a person set is left alone.
 	Presence PresenceReader
+	// Upcoming, when set with Presence, lets one presence read cover the
+	// users due next too, so a burst costs about one read per 650 users.
+	Upcoming Upcoming
 	// Overwrite replaces a Teams message a person set instead of holding
 	// (STATUSBRIDGE_TEAMS_CONFLICT=overwrite).
 	Overwrite bool
@@ -125,7 +128,8 @@ func (e *Engine) init() {
 		}
 		if e.Presence != nil {
 			e.presence = &presenceBatcher{reader: e.Presence, limiter: e.Limiter, window: 20 * time.Millisecond,
-				timeout: max(e.Lease/3, 5*time.Second), observe: func(outcome string, err error) { e.Observer.PresenceRead(outcome) }}
+				timeout: max(e.Lease/3, 5*time.Second), observe: func(outcome string, err error) { e.Observer.PresenceRead(outcome) },
+				upcoming: e.Upcoming, now: e.Now}
 		}
 	})
 }

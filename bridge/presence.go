@@ -10,6 +10,23 @@ import (
 // (Graph's getPresencesByUserId takes up to 650 ids).
 const MaxPresenceBatch = 650
 
+// Upcoming names the accounts of the users due next, so that one presence
+// read covers them too.
+type Upcoming interface {
+	// UpcomingAccounts returns the Entra ids mapped to up to max users due
+	// at now and not leased, soonest first.
+	UpcomingAccounts(ctx context.Context, now time.Time, max int) ([]string, error)
+}
+
+// presenceTTL is how long a presence read ahead of time may stand in for a
+// read at the moment of writing. A burst of N changes then costs about
+// N/650 reads; a message a person typed in Teams within this window before
+// the bridge's write may go unseen.
+const presenceTTL = 30 * time.Second
+
+// maxPresenceCache bounds the reads kept ahead of time.
+const maxPresenceCache = 4 * MaxPresenceBatch
+
 // presenceBatcher coalesces the presence reads of concurrent workers: reads
 // asked for within a short window, or while a call is in flight, share one
 // call of up to MaxPresenceBatch ids. Each call spends one token of the
@@ -20,11 +37,22 @@ type presenceBatcher struct {
 	window  time.Duration
 	timeout time.Duration
 	observe func(outcome string, err error)
+	// upcoming, when set, fills each call up to MaxPresenceBatch with the
+	// accounts of the users due next; their answers are kept for presenceTTL.
+	upcoming Upcoming
+	now      func() time.Time
 
 	mu      sync.Mutex
+	ahead   map[string]presenceAhead
 	waiting map[string][]chan presenceResult
 	order   []string
 	running bool
+}
+
+type presenceAhead struct {
+	content string
+	known   bool
+	at      time.Time
 }
 
 type presenceResult struct {
@@ -38,6 +66,14 @@ type presenceResult struct {
 func (b *presenceBatcher) read(ctx context.Context, entraID string) (content string, known bool, err error) {
 	ch := make(chan presenceResult, 1)
 	b.mu.Lock()
+	if a, ok := b.ahead[entraID]; ok {
+		// Each read ahead serves one write: a later change reads again.
+		delete(b.ahead, entraID)
+		if b.now().Sub(a.at) < presenceTTL {
+			b.mu.Unlock()
+			return a.content, a.known, nil
+		}
+	}
 	if b.waiting == nil {
 		b.waiting = map[string][]chan presenceResult{}
 	}
@@ -77,12 +113,16 @@ func (b *presenceBatcher) loop() {
 			delete(b.waiting, id)
 		}
 		b.mu.Unlock()
-		got, err := b.call(ids)
+		extra := b.upcomingIDs(ids)
+		got, err := b.call(append(ids, extra...))
 		for id, cs := range chans {
 			content, known := got[id]
 			for _, c := range cs {
 				c <- presenceResult{content: content, known: known, err: err}
 			}
+		}
+		if err == nil && len(extra) > 0 {
+			b.keep(extra, got)
 		}
 	}
 }
@@ -100,4 +140,59 @@ func (b *presenceBatcher) call(ids []string) (map[string]string, error) {
 		b.observe(graphOutcome(err), err)
 	}
 	return got, err
+}
+
+// upcomingIDs returns the accounts of users due next that are not among ids
+// and not read ahead already, to fill a call up to MaxPresenceBatch.
+func (b *presenceBatcher) upcomingIDs(ids []string) []string {
+	room := MaxPresenceBatch - len(ids)
+	if b.upcoming == nil || room <= 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	next, err := b.upcoming.UpcomingAccounts(ctx, b.now(), MaxPresenceBatch)
+	if err != nil {
+		return nil
+	}
+	skip := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		skip[id] = true
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []string
+	for _, id := range next {
+		if len(out) == room {
+			break
+		}
+		if _, ok := b.ahead[id]; ok || skip[id] {
+			continue
+		}
+		skip[id] = true
+		out = append(out, id)
+	}
+	return out
+}
+
+// keep stores the answers for accounts read ahead.
+func (b *presenceBatcher) keep(ids []string, got map[string]string) {
+	now := b.now()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.ahead == nil {
+		b.ahead = map[string]presenceAhead{}
+	}
+	for id, a := range b.ahead {
+		if now.Sub(a.at) >= presenceTTL {
+			delete(b.ahead, id)
+		}
+	}
+	for _, id := range ids {
+		if len(b.ahead) >= maxPresenceCache {
+			return
+		}
+		content, known := got[id]
+		b.ahead[id] = presenceAhead{content: content, known: known, at: now}
+	}
 }

@@ -629,3 +629,28 @@ func (s *Store) Stats(ctx context.Context, now time.Time) (bridge.QueueStats, er
 	})
 	return st, err
 }
+
+// UpcomingAccounts returns the Entra ids mapped to up to max users that are
+// due at now and not leased, soonest first.
+func (s *Store) UpcomingAccounts(ctx context.Context, now time.Time, max int) ([]string, error) {
+	var out []string
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		c := tx.Bucket(bDue).Cursor()
+		for k, _ := c.First(); k != nil && len(out) < max; k, _ = c.Next() {
+			at, id := splitTimeKey(k)
+			if at > nanos(now) {
+				break
+			}
+			v := tx.Bucket(bMappings).Get([]byte(id))
+			if v == nil {
+				continue
+			}
+			var m bridge.Mapping
+			if json.Unmarshal(v, &m) == nil && m.EntraID != "" {
+				out = append(out, m.EntraID)
+			}
+		}
+		return nil
+	})
+	return out, err
+}

@@ -92,6 +92,7 @@ var cases = []struct {
 	{"MappingChangeDuringWait", testMappingChangeDuringWait},
 	{"AdminMappingWins", testAdminMappingWins},
 	{"DiscoveryKeepsBackoff", testDiscoveryKeepsBackoff},
+	{"UpcomingAccounts", testUpcomingAccounts},
 	{"Release", testRelease},
 	{"Mappings", testMappings},
 	{"Stats", testStats},
@@ -718,6 +719,35 @@ func testDiscoveryKeepsBackoff(t *testing.T, s store.Backend) {
 	claimNone(t, s, at(1))
 	if j := claimOne(t, s, at(31), "U001"); j.Attempts != 4 {
 		t.Fatalf("attempts after the backoff = %d, want 4", j.Attempts)
+	}
+}
+
+// testUpcomingAccounts: the accounts of users due now, soonest first; not
+// leased users, not users due later, not unmapped users.
+func testUpcomingAccounts(t *testing.T, s store.Backend) {
+	ids := map[string]string{"U001": "0a0a0a0a-0000-4000-8000-000000000001", "U002": "0a0a0a0a-0000-4000-8000-000000000002",
+		"U003": "0a0a0a0a-0000-4000-8000-000000000003"}
+	for u, id := range ids {
+		noErr(t, "SetMapping", s.SetMapping(ctx(t), bridge.Mapping{SlackUserID: u, EntraID: id, Source: bridge.SourceAdmin, FoundAt: at(0)}, at(0)))
+	}
+	submit(t, s, change("U001", "Ev1", 0, "Lunch"), at(0), bridge.Accepted)
+	submit(t, s, change("U002", "Ev2", 1, "Lunch"), at(1), bridge.Accepted)
+	submit(t, s, change("U003", "Ev3", 2, "Lunch"), at(2), bridge.Accepted)
+	submit(t, s, change("U004", "Ev4", 3, "Lunch"), at(3), bridge.Accepted) // unmapped
+	j := claim(t, s, at(4), 1)[0]
+	j2 := claim(t, s, at(4), 1)[0]
+	if j.UserID != "U001" || j2.UserID != "U002" {
+		t.Fatalf("claimed %s and %s, want U001 and U002 (oldest first)", j.UserID, j2.UserID)
+	}
+	noErr(t, "Retry", s.Retry(ctx(t), j2, at(600), 1, "later"))
+	got, err := s.UpcomingAccounts(ctx(t), at(5), 10)
+	noErr(t, "UpcomingAccounts", err)
+	if len(got) != 1 || got[0] != ids["U003"] {
+		t.Fatalf("UpcomingAccounts = %v, want only U003's account (U001 leased, U002 later, U004 unmapped)", got)
+	}
+	noErr(t, "Complete", s.Complete(ctx(t), j, nil, at(5)))
+	if got, _ := s.UpcomingAccounts(ctx(t), at(5), 0); len(got) != 0 {
+		t.Fatalf("max 0 returned %v", got)
 	}
 }
 
