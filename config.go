@@ -31,7 +31,9 @@ type Config struct {
 	MetricsListen string
 	PublicURL     string
 
-	DryRun                   bool
+	DryRun bool
+	// Cloud is the Microsoft cloud named in one word; "" when not set.
+	Cloud                    string
 	GraphURL                 string
 	GraphScope               string
 	DisableInstanceDiscovery bool
@@ -54,6 +56,13 @@ type Config struct {
 
 	LogFormat string
 	LogLevel  string
+
+	// explicit names the settings given in the environment or as flags.
+	explicit map[string]bool
+	// authorityHost is the Entra login host the cloud implies, for azidentity.
+	authorityHost string
+	// warnings are contradictions found while resolving, logged by serve and doctor.
+	warnings []string
 }
 
 // Rate is a number of calls per period, such as 1200/30s.
@@ -100,6 +109,8 @@ var settings = []setting{
 		help: "the bridge's public https://…/slack/events URL; doctor checks that it answers as Slack expects"},
 	{env: "STATUSBRIDGE_DRY_RUN", flag: "dry-run", def: "false", isBool: true, parse: boolean(func(c *Config) *bool { return &c.DryRun }),
 		help: "log each Teams update instead of sending it (also the mode when no Azure settings are given)"},
+	{env: "STATUSBRIDGE_CLOUD", flag: "cloud", parse: text(func(c *Config) *string { return &c.Cloud }, cloudName),
+		help: "Microsoft cloud in one word: global, usgov, usgovdod or china; sets the Graph URL, the Entra authority host and the token scope together (explicit settings still win)"},
 	{env: "STATUSBRIDGE_GRAPH_URL", flag: "graph-url", def: "https://graph.microsoft.com/v1.0", parse: text(func(c *Config) *string { return &c.GraphURL }, httpURL),
 		help: "Microsoft Graph endpoint; national clouds: https://graph.microsoft.us/v1.0, https://dod-graph.microsoft.us/v1.0, https://microsoftgraph.chinacloudapi.cn/v1.0"},
 	{env: "STATUSBRIDGE_GRAPH_SCOPE", flag: "graph-scope", parse: text(func(c *Config) *string { return &c.GraphScope }, graphScope),
@@ -152,7 +163,7 @@ var (
 	storeSettings     = []string{"REDIS_URL", "STATUSBRIDGE_DATA_DIR"}
 	logSettings       = []string{"STATUSBRIDGE_LOG_FORMAT", "STATUSBRIDGE_LOG_LEVEL"}
 	slackAPISettings  = []string{"SLACK_BOT_TOKEN", "SLACK_API_URL", "SLACK_ALLOWED_TEAMS"}
-	graphSettings     = []string{"STATUSBRIDGE_GRAPH_URL", "STATUSBRIDGE_GRAPH_SCOPE", "STATUSBRIDGE_DISABLE_INSTANCE_DISCOVERY", "STATUSBRIDGE_MANAGED_IDENTITY", "STATUSBRIDGE_GRAPH_RATE"}
+	graphSettings     = []string{"STATUSBRIDGE_CLOUD", "STATUSBRIDGE_GRAPH_URL", "STATUSBRIDGE_GRAPH_SCOPE", "STATUSBRIDGE_DISABLE_INSTANCE_DISCOVERY", "STATUSBRIDGE_MANAGED_IDENTITY", "STATUSBRIDGE_GRAPH_RATE"}
 	discoverySettings = []string{"STATUSBRIDGE_EMAIL_DOMAIN_MAP", "STATUSBRIDGE_MAPPING_MAX_AGE", "STATUSBRIDGE_NEGATIVE_CACHE"}
 	allSettings       = func() []string {
 		var out []string
@@ -240,7 +251,12 @@ func registerFlags(fs *flag.FlagSet, names []string, getenv func(string) string)
 				}
 				return nil, fmt.Errorf("invalid %s=%q: %v", from, v, err)
 			}
+			if c.explicit == nil {
+				c.explicit = map[string]bool{}
+			}
+			c.explicit[s.env] = true
 		}
+		c.applyCloud(getenv)
 		return c, nil
 	}
 }

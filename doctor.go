@@ -97,6 +97,10 @@ func (d *doctor) checkConfig(cfg *Config) {
 			store = "Redis"
 		}
 		d.pass("config", "intake: %s; %s; Graph %s", strings.Join(modes, " and "), store, cfg.GraphURL)
+		d.pass("cloud", "%s", cfg.cloudInUse())
+		for _, w := range cfg.warnings {
+			d.warn("cloud", "%s", w)
+		}
 	}
 }
 

@@ -146,3 +146,35 @@ func TestEnvOfSettingsACommandDoesNotTakeIsIgnored(t *testing.T) {
 		t.Fatalf("serve took a bad STATUSBRIDGE_WORKERS: %v", err)
 	}
 }
+
+func TestCloudInOneWord(t *testing.T) {
+	env, _, _ := testEnv(map[string]string{"STATUSBRIDGE_CLOUD": "usgov"})
+	cfg, _, err := (cmdLine{name: "serve", settings: allSettings}).parse(env, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.GraphURL != "https://graph.microsoft.us/v1.0" || cfg.GraphScope != "https://graph.microsoft.us/.default" ||
+		cfg.azureEnv(env.getenv)("AZURE_AUTHORITY_HOST") != "https://login.microsoftonline.us/" || len(cfg.warnings) != 0 {
+		t.Fatalf("usgov: url %s scope %s authority %s warnings %v", cfg.GraphURL, cfg.GraphScope,
+			cfg.azureEnv(env.getenv)("AZURE_AUTHORITY_HOST"), cfg.warnings)
+	}
+	if cfg.cloudInUse() != "usgov" {
+		t.Fatalf("cloud in use %q", cfg.cloudInUse())
+	}
+
+	// Explicit settings win, with a warning when they contradict the cloud.
+	env, _, _ = testEnv(map[string]string{"STATUSBRIDGE_CLOUD": "china", "STATUSBRIDGE_GRAPH_URL": "https://graph.microsoft.us/v1.0",
+		"AZURE_AUTHORITY_HOST": "https://login.microsoftonline.us/"})
+	cfg, _, err = (cmdLine{name: "serve", settings: allSettings}).parse(env, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.GraphURL != "https://graph.microsoft.us/v1.0" || len(cfg.warnings) != 2 ||
+		!strings.Contains(cfg.warnings[0], "STATUSBRIDGE_GRAPH_URL") || !strings.Contains(cfg.warnings[1], "AZURE_AUTHORITY_HOST") {
+		t.Fatalf("url %s warnings %q", cfg.GraphURL, cfg.warnings)
+	}
+	env, _, _ = testEnv(map[string]string{"STATUSBRIDGE_CLOUD": "mars"})
+	if _, _, err := (cmdLine{name: "serve", settings: allSettings}).parse(env, nil); err == nil || !strings.Contains(err.Error(), "usgovdod") {
+		t.Fatalf("an unknown cloud: %v", err)
+	}
+}

@@ -40,7 +40,11 @@ func runServe(ctx context.Context, env *runEnv, args []string) error {
 	secrets := secretValues(args, env.getenv)
 	env.stderr = newRedactor(env.stderr, secrets)
 	env.stdout = newRedactor(env.stdout, secrets)
-	return serve(ctx, cfg, env, newLogger(cfg, env.stderr))
+	log := newLogger(cfg, env.stderr)
+	for _, w := range cfg.warnings {
+		log.Warn(w)
+	}
+	return serve(ctx, cfg, env, log)
 }
 
 // app is what serve wires together.
@@ -324,5 +328,5 @@ func newGraphClient(cfg *Config, getenv func(string) string) (*graphsync.Client,
 		Scope:                    cfg.GraphScope,
 		DisableInstanceDiscovery: cfg.DisableInstanceDiscovery,
 		ManagedIdentity:          cfg.ManagedIdentity,
-	}, getenv)
+	}, cfg.azureEnv(getenv))
 }
