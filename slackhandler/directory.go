@@ -91,6 +91,8 @@ type Directory struct {
 	// throttledUntil is when users.info may be called again after a 429:
 	// every lookup waits out Slack's Retry-After, not only the one that got it.
 	throttledUntil time.Time
+	// inst is auth.test's last answer, learnt once: a token's install does not change.
+	inst *installInfo
 }
 
 // NewDirectory returns a directory that calls the Web API at apiURL (DefaultAPIURL when empty).
@@ -114,6 +116,12 @@ func NewDirectory(botToken, apiURL string, opts ...DirectoryOption) *Directory {
 // SlackUser reads one user with users.info. An unknown user is bridge.ErrNotFound,
 // a 429 is a *bridge.ThrottledError, a refused token is an *AuthError and
 // anything else is a *bridge.TransientError.
+//
+// users.info takes no team_id, with an org-wide token too: its arguments
+// are user and include_locale alone (https://docs.slack.dev/reference/methods/users.info),
+// it is not among the methods that need one
+// (https://api.slack.com/enterprise/apps/changes-apis), and user ids are
+// unique across the org.
 func (d *Directory) SlackUser(ctx context.Context, id string) (bridge.SlackUser, error) {
 	d.mu.Lock()
 	wait := d.throttledUntil.Sub(d.now())
@@ -157,7 +165,8 @@ func (d *Directory) AuthTest(ctx context.Context) (team, user string, scopes []s
 
 // Installed calls auth.test and reports where the bot token is installed:
 // the workspace (T…) and, on Enterprise Grid, the org (E…). An org-wide
-// install reports the org and may have no workspace.
+// install reports the org and may have no workspace. The answer is kept
+// for Users, which then needs no auth.test of its own.
 func (d *Directory) Installed(ctx context.Context) (teamID, enterpriseID string, err error) {
 	var r struct {
 		OK                  bool    `json:"ok"`
@@ -178,6 +187,9 @@ func (d *Directory) Installed(ctx context.Context) (teamID, enterpriseID string,
 	if bool(r.IsEnterpriseInstall) && enterpriseID == "" {
 		return "", "", &bridge.TransientError{Reason: "slack auth.test: an org-wide install without an enterprise_id"}
 	}
+	d.mu.Lock()
+	d.inst = &installInfo{team: teamID, enterprise: enterpriseID, orgWide: bool(r.IsEnterpriseInstall)}
+	d.mu.Unlock()
 	return teamID, enterpriseID, nil
 }
 
@@ -215,12 +227,29 @@ func (d *Directory) call(ctx context.Context, method string, v any) error {
 // maxThrottles is how many 429s in a row Users waits out before giving up.
 const maxThrottles = 5
 
-// Users pages through the workspace directory (users.list) and calls fn with
-// each user and their current status, stopping at fn's first error. A 429
-// is waited out (Retry-After, at most maxThrottles times in a row) and the
-// listing resumes where it stopped.
+// Users pages through Slack's directory (users.list) and calls fn with each
+// user and their current status, stopping at fn's first error. A 429 is
+// waited out (Retry-After, at most maxThrottles times in a row) and the
+// listing resumes where it stopped. With an org-wide Enterprise Grid
+// install it lists every workspace the app was added to (see orgUsers).
 func (d *Directory) Users(ctx context.Context, fn func(u bridge.SlackUser, s bridge.Status) error) error {
-	p := d.api.GetUsersPaginated(slack.GetUsersOptionLimit(200), slack.GetUsersOptionIncludeLocale(false))
+	inst, err := d.install(ctx)
+	if err != nil {
+		return err
+	}
+	if inst.orgWide {
+		return d.orgUsers(ctx, fn)
+	}
+	return d.listUsers(ctx, "", fn)
+}
+
+// listUsers pages users.list, for workspace team when it is not empty.
+func (d *Directory) listUsers(ctx context.Context, team string, fn func(u bridge.SlackUser, s bridge.Status) error) error {
+	opts := []slack.GetUsersOption{slack.GetUsersOptionLimit(200), slack.GetUsersOptionIncludeLocale(false)}
+	if team != "" {
+		opts = append(opts, slack.GetUsersOptionTeamID(team))
+	}
+	p := d.api.GetUsersPaginated(opts...)
 	throttles := 0
 	for {
 		next, err := p.Next(ctx)
@@ -228,17 +257,10 @@ func (d *Directory) Users(ctx context.Context, fn func(u bridge.SlackUser, s bri
 			return nil
 		}
 		if err != nil {
-			err = classify("users.list", err)
-			var thr *bridge.ThrottledError
-			if errors.As(err, &thr) && throttles < maxThrottles {
-				throttles++
-				d.log.Debug("slack users.list throttled; waiting", "retry_after", thr.RetryAfter)
-				if werr := bridge.Sleep(ctx, thr.RetryAfter); werr != nil {
-					return fmt.Errorf("slack users.list: %w", werr)
-				}
-				continue
+			if werr := d.waitThrottle(ctx, "users.list", classify("users.list", err), &throttles); werr != nil {
+				return werr
 			}
-			return err
+			continue
 		}
 		throttles = 0
 		for i := range next.Users {
@@ -251,8 +273,25 @@ func (d *Directory) Users(ctx context.Context, fn func(u bridge.SlackUser, s bri
 	}
 }
 
+// waitThrottle waits out err's Retry-After when err is a 429 and fewer than
+// maxThrottles came in a row (counted in throttles), returning nil to try
+// again; otherwise it returns the error to give up with.
+func (d *Directory) waitThrottle(ctx context.Context, method string, err error, throttles *int) error {
+	var thr *bridge.ThrottledError
+	if !errors.As(err, &thr) || *throttles >= maxThrottles {
+		return err
+	}
+	*throttles++
+	d.log.Debug("slack "+method+" throttled; waiting", "retry_after", thr.RetryAfter)
+	if werr := bridge.Sleep(ctx, thr.RetryAfter); werr != nil {
+		return fmt.Errorf("slack %s: %w", method, werr)
+	}
+	return nil
+}
+
 // Current reads a user's Slack status now (users.info), as a change dated
-// now, so that a resumed mirror starts from it.
+// now, so that a resumed mirror starts from it. Like SlackUser it sends no
+// team_id, which users.info does not take.
 func (d *Directory) Current(ctx context.Context, id string) (bridge.Change, error) {
 	u, err := d.api.GetUserInfoContext(ctx, id)
 	if err != nil {

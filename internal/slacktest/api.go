@@ -26,7 +26,10 @@ var DefaultScopes = []string{"users:read", "users:read.email", "commands"}
 type User struct {
 	ID, TeamID, Email string
 	// EnterpriseID, on Enterprise Grid, fills the user's enterprise_user.
-	EnterpriseID                                        string
+	EnterpriseID string
+	// Teams are the workspaces of an Enterprise Grid org the user belongs to
+	// (enterprise_user.teams); empty means TeamID alone.
+	Teams                                               []string
 	Bot, Deleted, Restricted, UltraRestricted, Stranger bool
 	// StatusText, StatusEmoji and StatusExpiration fill the profile's status.
 	StatusText, StatusEmoji string
@@ -57,6 +60,10 @@ type API struct {
 	installTeam, installEnterprise string
 	orgInstall                     bool
 	published                      []PublishedView
+	// workspaces are the workspaces an org-wide install was added to (auth.teams.list).
+	workspaces []Workspace
+	// teamCalls counts calls per method and team_id argument.
+	teamCalls map[string]int
 }
 
 // PublishedView is one views.publish call the stand-in accepted.
@@ -97,7 +104,9 @@ func StartAPI(t testing.TB, botToken string) *API {
 		fail:  map[string]*failure{},
 		calls: map[string]int{},
 		scope: DefaultScopes,
-		sock:  newSocketServer(),
+
+		teamCalls: map[string]int{},
+		sock:      newSocketServer(),
 
 		installTeam: TeamID,
 	}
@@ -167,6 +176,7 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	a.mu.Lock()
 	a.calls[method]++
+	a.teamCalls[method+"\x00"+r.FormValue("team_id")]++
 	f := a.fail[method]
 	var fl failure
 	if f != nil && f.n > 0 {
@@ -261,12 +271,14 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "user": userJSON(u, strings.Contains(scopes, "users:read.email"))})
 	case "users.list":
 		writeJSON(w, http.StatusOK, a.usersList(r, strings.Contains(scopes, "users:read.email")))
+	case "auth.teams.list":
+		writeJSON(w, http.StatusOK, a.authTeamsList(r))
 	default:
 		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "unknown_method"})
 	}
 }
 
-var acceptedScopes = map[string]string{"users.info": "users:read", "users.list": "users:read", "auth.test": "", "views.publish": ""}
+var acceptedScopes = map[string]string{"users.info": "users:read", "users.list": "users:read", "auth.test": "", "auth.teams.list": "", "views.publish": ""}
 
 // viewsPublish checks and records a views.publish call
 // (https://docs.slack.dev/reference/methods/views.publish): user_id and a
@@ -329,8 +341,20 @@ func walk(v any, fn func(map[string]any)) {
 }
 
 // usersList serves one page of users.list, ordered by id, with Slack's
-// opaque-cursor pagination.
+// opaque-cursor pagination. With an org-wide install it needs team_id and
+// lists the members of that workspace only; a workspace install ignores
+// team_id (https://docs.slack.dev/reference/methods/users.list).
 func (a *API) usersList(r *http.Request, withEmail bool) map[string]any {
+	a.mu.Lock()
+	orgWide := a.orgInstall
+	a.mu.Unlock()
+	team := r.Form.Get("team_id")
+	if orgWide && team == "" {
+		return map[string]any{"ok": false, "error": "missing_argument"}
+	}
+	if !orgWide {
+		team = ""
+	}
 	limit, err := strconv.Atoi(r.Form.Get("limit"))
 	if err != nil || limit <= 0 || limit > 1000 {
 		limit = 1000
@@ -348,8 +372,10 @@ func (a *API) usersList(r *http.Request, withEmail bool) map[string]any {
 		limit = a.page
 	}
 	ids := make([]string, 0, len(a.users))
-	for id := range a.users {
-		ids = append(ids, id)
+	for id, u := range a.users {
+		if team == "" || u.memberOf(team) {
+			ids = append(ids, id)
+		}
 	}
 	sort.Strings(ids)
 	start := sort.SearchStrings(ids, after)
@@ -417,7 +443,7 @@ func userJSON(u User, withEmail bool) map[string]any {
 	if u.EnterpriseID != "" {
 		m["enterprise_user"] = map[string]any{
 			"id": u.ID, "enterprise_id": u.EnterpriseID, "enterprise_name": "Example Org",
-			"is_admin": false, "is_owner": false, "is_primary_owner": false, "teams": []string{u.TeamID},
+			"is_admin": false, "is_owner": false, "is_primary_owner": false, "teams": u.teams(),
 		}
 	}
 	return m
