@@ -11,18 +11,18 @@ import (
 )
 
 // allowedOrg returns the rule for whose users are mirrored: the workspace or
-// Enterprise Grid org the bot token is installed in (auth.test), plus
+// Enterprise Grid org (on an org-wide install) the bot token is installed in
+// (auth.test), plus
 // SLACK_ALLOWED_TEAMS. It returns nil (every org) only when neither is known,
 // with a warning.
 func allowedOrg(ctx context.Context, cfg *Config, log *slog.Logger) (func(team, enterprise string) bool, error) {
 	ids := append([]string(nil), cfg.SlackAllowedTeams...)
 	if cfg.SlackBotToken != "" {
-		team, enterprise, err := installedOrg(ctx, slackhandler.NewDirectory(cfg.SlackBotToken, cfg.SlackAPIURL))
+		org, err := installedOrg(ctx, slackhandler.NewDirectory(cfg.SlackBotToken, cfg.SlackAPIURL))
 		switch {
 		case err == nil:
-			ids = append(ids, team, enterprise)
-			log.Info("mirroring the users of the installed workspace or org", "team", team, "enterprise", enterprise,
-				"also_allowed", cfg.SlackAllowedTeams)
+			ids = append(ids, org)
+			log.Info("mirroring the users of the installed workspace or org", "installed", org, "also_allowed", cfg.SlackAllowedTeams)
 		case len(ids) > 0:
 			log.Warn("could not learn the installed workspace from auth.test; mirroring SLACK_ALLOWED_TEAMS only", "err", err)
 		default:
@@ -38,19 +38,19 @@ func allowedOrg(ctx context.Context, cfg *Config, log *slog.Logger) (func(team, 
 
 // installedOrg asks auth.test, trying again for a while when Slack is
 // unreachable or throttles; a refused token fails at once.
-func installedOrg(ctx context.Context, dir *slackhandler.Directory) (team, enterprise string, err error) {
+func installedOrg(ctx context.Context, dir *slackhandler.Directory) (org string, err error) {
 	deadline := time.Now().Add(30 * time.Second)
 	for wait := 500 * time.Millisecond; ; wait *= 2 {
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		team, enterprise, err = dir.Installed(cctx)
+		org, err = dir.InstalledOrg(cctx)
 		cancel()
 		var auth *slackhandler.AuthError
 		if err == nil || errors.As(err, &auth) || time.Now().Add(wait).After(deadline) || ctx.Err() != nil {
-			return team, enterprise, err
+			return org, err
 		}
 		select {
 		case <-ctx.Done():
-			return "", "", ctx.Err()
+			return "", ctx.Err()
 		case <-time.After(wait):
 		}
 	}

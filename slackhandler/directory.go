@@ -193,6 +193,22 @@ func (d *Directory) Installed(ctx context.Context) (teamID, enterpriseID string,
 	return teamID, enterpriseID, nil
 }
 
+// InstalledOrg names whose users the installation covers: the org (E…) for
+// an org-wide Enterprise Grid install, else the workspace (T…).
+func (d *Directory) InstalledOrg(ctx context.Context) (string, error) {
+	team, enterprise, err := d.Installed(ctx)
+	if err != nil {
+		return "", err
+	}
+	d.mu.Lock()
+	orgWide := d.inst != nil && d.inst.orgWide
+	d.mu.Unlock()
+	if orgWide || team == "" {
+		return enterprise, nil
+	}
+	return team, nil
+}
+
 // call POSTs a Web API method without arguments with the bot token and
 // decodes its JSON answer into v.
 func (d *Directory) call(ctx context.Context, method string, v any) error {
