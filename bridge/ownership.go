@@ -30,9 +30,10 @@ func (o Owned) Owns(content string) bool {
 // Empty reports whether the record holds nothing the bridge may have written.
 func (o Owned) Empty() bool { return o.Content == "" && len(o.Pending) == 0 }
 
-// Intend returns the record with content added as a call about to be made:
-// until Graph answers, Teams may show it.
-func (o Owned) Intend(content string) Owned {
+// Intend returns the record with content added as a call about to be made
+// at t: until Graph answers, Teams may show it.
+func (o Owned) Intend(content string, t time.Time) Owned {
+	o.Touched = t
 	if content == "" || o.Owns(content) {
 		return o
 	}
@@ -45,7 +46,7 @@ func (o Owned) Intend(content string) Owned {
 
 // Confirm returns the record once Graph confirmed that content was written at t.
 func (o Owned) Confirm(content string, t time.Time) Owned {
-	o.Content, o.WrittenAt, o.Pending = content, t, nil
+	o.Content, o.WrittenAt, o.Pending, o.Touched = content, t, nil, t
 	return o
 }
 

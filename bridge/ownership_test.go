@@ -14,7 +14,7 @@ func TestOwnership(t *testing.T) {
 	if MayReplace("Out sick, call my mobile", o) {
 		t.Fatal("a message the bridge never wrote may be replaced")
 	}
-	o = o.Intend("🌴 Vacationing")
+	o = o.Intend("🌴 Vacationing", t0)
 	if !o.Owns("🌴  Vacationing") || !MayReplace("🌴 Vacationing", o) {
 		t.Fatal("a message of an unanswered call is not owned")
 	}
@@ -22,17 +22,17 @@ func TestOwnership(t *testing.T) {
 	if len(o.Pending) != 0 || !o.WrittenAt.Equal(t0) || !o.Owns("🌴 Vacationing") {
 		t.Fatalf("after Confirm: %+v", o)
 	}
-	o = o.Intend("🍔 Lunch")
+	o = o.Intend("🍔 Lunch", t0)
 	if !o.Owns("🍔 Lunch") || !o.Owns("🌴 Vacationing") || o.Owns("Out sick") {
 		t.Fatalf("after a failed call both may show, nothing else: %+v", o)
 	}
 	for i := 0; i < 20; i++ {
-		o = o.Intend(string(rune('a' + i)))
+		o = o.Intend(string(rune('a'+i)), t0)
 	}
 	if len(o.Pending) != maxPending {
 		t.Fatalf("pending grew to %d", len(o.Pending))
 	}
-	if o.Intend("").Owns("") {
+	if o.Intend("", t0).Owns("") {
 		t.Fatal("an empty content is owned")
 	}
 }

@@ -52,6 +52,9 @@ type Owned struct {
 	// Pending holds the contents of calls that may have reached Teams without
 	// an answer (timeouts, crashes, failed attempts), newest last.
 	Pending []string `json:"pending,omitempty"`
+	// Touched is when a call to this account was last about to be made or
+	// confirmed: a read of Teams older than it is out of date.
+	Touched time.Time `json:"touched,omitempty"`
 }
 
 // OwnershipStore keeps one Owned record per Entra account, and finds the

@@ -61,15 +61,21 @@ type presenceResult struct {
 	err     error
 }
 
+// skewMargin allows for replicas' clocks when a read ahead is compared with
+// the time a call was last made to the account.
+const skewMargin = 5 * time.Second
+
 // read returns what Teams shows for one account; known is false when Graph
-// did not return the account.
-func (b *presenceBatcher) read(ctx context.Context, entraID string) (content string, known bool, err error) {
+// did not return the account. A read ahead of time serves only when it is
+// younger than presenceTTL and newer than touched, the last call the bridge
+// made (or was about to make) to the account.
+func (b *presenceBatcher) read(ctx context.Context, entraID string, touched time.Time) (content string, known bool, err error) {
 	ch := make(chan presenceResult, 1)
 	b.mu.Lock()
 	if a, ok := b.ahead[entraID]; ok {
 		// Each read ahead serves one write: a later change reads again.
 		delete(b.ahead, entraID)
-		if b.now().Sub(a.at) < presenceTTL {
+		if b.now().Sub(a.at) < presenceTTL && a.at.After(touched.Add(skewMargin)) {
 			b.mu.Unlock()
 			return a.content, a.known, nil
 		}

@@ -123,7 +123,7 @@ func (e *Engine) apply(ctx context.Context, log *slog.Logger, j Job, entra strin
 		owned.EntraID, owned.SlackUserID = entra, j.UserID
 	}
 	if e.presence != nil && e.Owners != nil {
-		shown, known, err := e.presence.read(ctx, entra)
+		shown, known, err := e.presence.read(ctx, entra, owned.Touched)
 		if err != nil {
 			e.penalize(ctx, log, err)
 			e.fail(ctx, log, j, fmt.Errorf("reading Teams presence: %w", err), false)
@@ -149,9 +149,10 @@ func (e *Engine) apply(ctx context.Context, log *slog.Logger, j Job, entra strin
 
 // write makes the Graph call, recording ownership before and after it.
 func (e *Engine) write(ctx context.Context, log *slog.Logger, j Job, entra string, msg Message, owned Owned, complete func(*Applied)) {
-	if e.Owners != nil && !msg.Clear() {
-		// Until Graph answers, Teams may show msg: own it first.
-		if err := e.Owners.PutOwned(ctx, owned.Intend(msg.Content)); err != nil {
+	if e.Owners != nil {
+		// Until Graph answers, Teams may show msg: own it first (and note
+		// the call, so older reads of Teams are not trusted after it).
+		if err := e.Owners.PutOwned(ctx, owned.Intend(msg.Content, e.Now())); err != nil {
 			e.fail(ctx, log, j, &TransientError{Reason: "store: " + err.Error(), Err: err}, false)
 			return
 		}
@@ -237,7 +238,7 @@ func (e *Engine) releaseOne(ctx context.Context, log *slog.Logger, o Owned, why 
 		e.forget(ctx, log, o.EntraID)
 		return nil
 	}
-	shown, known, err := e.presence.read(ctx, o.EntraID)
+	shown, known, err := e.presence.read(ctx, o.EntraID, o.Touched)
 	if err != nil {
 		e.penalize(ctx, log, err)
 		return fmt.Errorf("reading Teams presence: %w", err)
