@@ -218,14 +218,14 @@ func TestAlertRules(t *testing.T) {
 func TestRuleParserCatchesMistakes(t *testing.T) {
 	good := loadRules(t)
 	for name, edit := range map[string][2]string{
-		"bad PromQL":         {"max by (job) (statusbridge_queue_oldest_due_age_seconds) > 10 * 60", "max by (job) (statusbridge_queue_oldest_due_age_seconds > 10 * 60"},
-		"unknown field":      {"        for: 5m\n", "        for: 5m\n        severity: warning\n"},
-		"bad duration":       {"        for: 5m\n", "        for: 5 minutes\n"},
-		"bad template":       {"{{ $value | humanizeDuration }}", "{{ $value | humanizeDurations }}"},
-		"misspelt key":       {"      - alert: StatusbridgeQueueBacklog\n        expr:", "      - alert: StatusbridgeQueueBacklog\n        expression:"},
-		"duplicate key":      {"        for: 5m\n", "        for: 5m\n        for: 10m\n"},
-		"bad label name":     {"          severity: warning\n", "          severity: warning\n          bad-name: x\n"},
-		"unknown function":   {"delta(statusbridge_parked_users[1h])", "deltas(statusbridge_parked_users[1h])"},
+		"bad PromQL":        {"max by (job) (statusbridge_queue_oldest_due_age_seconds) > 10 * 60", "max by (job) (statusbridge_queue_oldest_due_age_seconds > 10 * 60"},
+		"unknown field":     {"        for: 5m\n", "        for: 5m\n        severity: warning\n"},
+		"bad duration":      {"        for: 5m\n", "        for: 5 minutes\n"},
+		"bad template":      {"{{ $value | humanizeDuration }}", "{{ $value | humanizeDurations }}"},
+		"misspelt key":      {"      - alert: StatusbridgeQueueBacklog\n        expr:", "      - alert: StatusbridgeQueueBacklog\n        expression:"},
+		"duplicate key":     {"        for: 5m\n", "        for: 5m\n        for: 10m\n"},
+		"bad label name":    {"          severity: warning\n", "          severity: warning\n          bad-name: x\n"},
+		"unknown function":  {"delta(statusbridge_parked_users[1h])", "deltas(statusbridge_parked_users[1h])"},
 		"range on a vector": {"max by (job) (statusbridge_queue_oldest_due_age_seconds)", "max by (job) (statusbridge_queue_oldest_due_age_seconds)[5m]"},
 	} {
 		t.Run(name, func(t *testing.T) {
