@@ -30,7 +30,7 @@ const (
 
 // notInKustomization lists the files that must stay out of the default
 // kustomization: placeholders and resources that need a CRD.
-var notInKustomization = []string{"secret.example.yaml", "servicemonitor.yaml"}
+var notInKustomization = []string{"secret.example.yaml", "servicemonitor.yaml", "prometheusrule.yaml"}
 
 // contractSettings is the configuration contract the packaging was written
 // against; the settings table in package main, when present, is the source of

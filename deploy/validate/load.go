@@ -3,6 +3,7 @@ package validate
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -61,6 +62,19 @@ type ServiceMonitorEndpoint struct {
 	HonorLabels   bool                `json:"honorLabels,omitempty"`
 }
 
+// PrometheusRule is the Prometheus Operator's monitoring.coreos.com/v1
+// PrometheusRule; its groups are checked by Prometheus's own rule parser.
+type PrometheusRule struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              PrometheusRuleSpec `json:"spec"`
+}
+
+// PrometheusRuleSpec holds the rule groups, in the rules file format.
+type PrometheusRuleSpec struct {
+	Groups []json.RawMessage `json:"groups"`
+}
+
 // Kustomization is the subset of kustomize.config.k8s.io/v1beta1
 // Kustomization that statusbridge's manifests use.
 type Kustomization struct {
@@ -104,6 +118,7 @@ var kinds = map[schema.GroupVersionKind]func() any{
 	networkingv1.SchemeGroupVersion.WithKind("NetworkPolicy"):               func() any { return &networkingv1.NetworkPolicy{} },
 	networkingv1.SchemeGroupVersion.WithKind("Ingress"):                     func() any { return &networkingv1.Ingress{} },
 	{Group: "monitoring.coreos.com", Version: "v1", Kind: "ServiceMonitor"}: func() any { return &ServiceMonitor{} },
+	{Group: "monitoring.coreos.com", Version: "v1", Kind: "PrometheusRule"}: func() any { return &PrometheusRule{} },
 	{Group: "kustomize.config.k8s.io", Version: "v1beta1", Kind: "Kustomization"}: func() any {
 		return &Kustomization{}
 	},
