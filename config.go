@@ -39,6 +39,7 @@ type Config struct {
 	DisableInstanceDiscovery bool
 	ManagedIdentity          bool
 	GraphRate                Rate
+	GraphRateMax             Rate
 	// TeamsConflict is "respect" or "overwrite".
 	TeamsConflict string
 	// MirrorDefault is "on" or "off".
@@ -133,6 +134,8 @@ var settings = []setting{
 		help: "on: every employee is mirrored unless they pause (/teams-status pause); off: only employees who chose /teams-status resume"},
 	{env: "STATUSBRIDGE_GRAPH_RATE", flag: "graph-rate", def: "1200/30s", parse: rate(func(c *Config) *Rate { return &c.GraphRate }),
 		help: "Graph calls allowed across all replicas, as N/period; Graph documents 1,500 presence calls / 30 s per app and tenant"},
+	{env: "STATUSBRIDGE_GRAPH_RATE_MAX", flag: "graph-rate-max", def: "10000/30s", parse: rate(func(c *Config) *Rate { return &c.GraphRateMax }),
+		help: "ceiling of the adaptive Graph rate: it starts at STATUSBRIDGE_GRAPH_RATE, rises while Graph accepts and drops on 429; Graph's throttling page gives 10,000 presence calls / 30 s per app and tenant"},
 	{env: "STATUSBRIDGE_EMAIL_DOMAIN_MAP", flag: "email-domain-map", parse: domainMap,
 		help: "rewrite Slack email domains to tenant domains for discovery, such as corp.com=corp.onmicrosoft.com,eu.corp.com=corp.onmicrosoft.com"},
 	{env: "STATUSBRIDGE_MAPPING_MAX_AGE", flag: "mapping-max-age", def: "168h", parse: duration(func(c *Config) *time.Duration { return &c.MappingMaxAge }, time.Second, 365*24*time.Hour, false),
@@ -163,7 +166,7 @@ var (
 	storeSettings     = []string{"REDIS_URL", "STATUSBRIDGE_DATA_DIR"}
 	logSettings       = []string{"STATUSBRIDGE_LOG_FORMAT", "STATUSBRIDGE_LOG_LEVEL"}
 	slackAPISettings  = []string{"SLACK_BOT_TOKEN", "SLACK_API_URL", "SLACK_ALLOWED_TEAMS"}
-	graphSettings     = []string{"STATUSBRIDGE_CLOUD", "STATUSBRIDGE_GRAPH_URL", "STATUSBRIDGE_GRAPH_SCOPE", "STATUSBRIDGE_DISABLE_INSTANCE_DISCOVERY", "STATUSBRIDGE_MANAGED_IDENTITY", "STATUSBRIDGE_GRAPH_RATE"}
+	graphSettings     = []string{"STATUSBRIDGE_CLOUD", "STATUSBRIDGE_GRAPH_URL", "STATUSBRIDGE_GRAPH_SCOPE", "STATUSBRIDGE_DISABLE_INSTANCE_DISCOVERY", "STATUSBRIDGE_MANAGED_IDENTITY", "STATUSBRIDGE_GRAPH_RATE", "STATUSBRIDGE_GRAPH_RATE_MAX"}
 	discoverySettings = []string{"STATUSBRIDGE_EMAIL_DOMAIN_MAP", "STATUSBRIDGE_MAPPING_MAX_AGE", "STATUSBRIDGE_NEGATIVE_CACHE"}
 	allSettings       = func() []string {
 		var out []string

@@ -19,5 +19,7 @@ func openAdmin(ctx context.Context, cfg *Config, log *slog.Logger) (store.Backen
 }
 
 func storeConfig(cfg *Config, admin bool) store.Config {
-	return store.Config{RedisURL: cfg.RedisURL, DataDir: cfg.DataDir, Rate: cfg.GraphRate.N, Per: cfg.GraphRate.Per, Admin: admin}
+	// The ceiling in calls per the starting rate's period.
+	rateMax := int(int64(cfg.GraphRateMax.N) * int64(cfg.GraphRate.Per) / int64(max(cfg.GraphRateMax.Per, 1)))
+	return store.Config{RedisURL: cfg.RedisURL, DataDir: cfg.DataDir, Rate: cfg.GraphRate.N, Per: cfg.GraphRate.Per, RateMax: rateMax, Admin: admin}
 }

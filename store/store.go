@@ -59,9 +59,13 @@ type Config struct {
 	RedisURL string
 	// DataDir is the embedded store's directory.
 	DataDir string
-	// Rate calls per Per is the Graph rate limit (0 means the backend's default).
+	// Rate calls per Per is where the adaptive Graph rate starts (0 means the
+	// backend's default); it never falls below Rate/4.
 	Rate int
 	Per  time.Duration
+	// RateMax calls per Per is the ceiling the Graph rate may rise to while
+	// Graph accepts (0 or less than Rate means Rate: a fixed rate).
+	RateMax int
 	// Admin opens the store for an admin command that runs beside serve:
 	// Redis must answer at once, and the embedded store is opened shared.
 	Admin bool
@@ -78,7 +82,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (Backend, error) {
 	if cfg.RedisURL != "" {
 		return openRedis(ctx, cfg, log)
 	}
-	opts := []embedded.Option{embedded.WithRate(cfg.Rate, cfg.Per)}
+	opts := []embedded.Option{embedded.WithRate(cfg.Rate, cfg.Per), embedded.WithRateMax(cfg.RateMax)}
 	if cfg.Admin {
 		opts = append(opts, embedded.Shared())
 	}
@@ -90,7 +94,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (Backend, error) {
 }
 
 func openRedis(ctx context.Context, cfg Config, log *slog.Logger) (Backend, error) {
-	opts := []redisstore.Option{redisstore.WithLimit(sharedLimit(cfg.Rate, cfg.Per))}
+	opts := []redisstore.Option{redisstore.WithLimit(sharedLimit(cfg.Rate, cfg.RateMax, cfg.Per))}
 	if !cfg.Admin {
 		// serve starts while Redis is down: intake answers 503 and the
 		// workers wait until it is back. Admin commands fail at once.
@@ -120,14 +124,11 @@ func openRedis(ctx context.Context, cfg Config, log *slog.Logger) (Backend, erro
 	return st, nil
 }
 
-// sharedLimit turns "n calls per period" into the shared limiter's settings so
-// that no window of one period ever holds more than n calls, bursts included.
-func sharedLimit(n int, per time.Duration) redisstore.LimiterConfig {
-	burst := max(1, n/20)
-	if n <= burst {
-		return redisstore.LimiterConfig{Rate: n, Period: per, Burst: 1}
-	}
-	return redisstore.LimiterConfig{Rate: n - burst, Period: per, Burst: burst}
+// sharedLimit turns the rate settings into the shared limiter's: it starts
+// at n calls per period and may rise to ceiling. The limiter keeps every
+// window of one period within the rate in force, bursts included.
+func sharedLimit(n, ceiling int, per time.Duration) redisstore.LimiterConfig {
+	return redisstore.LimiterConfig{Rate: n, Max: max(n, ceiling), Period: per}
 }
 
 // refusedCredentials reports whether Redis answered that the URL's

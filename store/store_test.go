@@ -105,11 +105,11 @@ func TestOpenRedisRefusedCredentials(t *testing.T) {
 	}
 }
 
-func TestSharedLimitNeverExceedsTheSetting(t *testing.T) {
-	for _, n := range []int{1, 2, 19, 20, 480, 1200, 1500} {
-		c := sharedLimit(n, 30*time.Second)
-		if c.Rate < 1 || c.Burst < 1 || (n >= 2 && c.Rate+c.Burst > n) {
-			t.Errorf("sharedLimit(%d) = %+v: a window may hold more than %d calls", n, c, n)
+func TestSharedLimit(t *testing.T) {
+	for _, tc := range []struct{ n, ceiling, wantMax int }{{1200, 10000, 10000}, {1200, 0, 1200}, {1500, 1000, 1500}} {
+		c := sharedLimit(tc.n, tc.ceiling, 30*time.Second)
+		if c.Rate != tc.n || c.Max != tc.wantMax || c.Period != 30*time.Second {
+			t.Errorf("sharedLimit(%d, %d) = %+v, want start %d, ceiling %d", tc.n, tc.ceiling, c, tc.n, tc.wantMax)
 		}
 	}
 }

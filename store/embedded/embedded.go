@@ -91,6 +91,7 @@ type options struct {
 	serveTimeout time.Duration
 	dedupeTTL    time.Duration
 	rate         int
+	rateMax      int
 	per          time.Duration
 }
 
@@ -107,6 +108,10 @@ func WithLockTimeout(d time.Duration) Option { return func(o *options) { o.lockT
 func WithRate(limit int, per time.Duration) Option {
 	return func(o *options) { o.rate, o.per = limit, per }
 }
+
+// WithRateMax sets the ceiling the Limiter's adaptive rate may rise to, in
+// calls per the period of WithRate (default: the WithRate limit, a fixed rate).
+func WithRateMax(ceiling int) Option { return func(o *options) { o.rateMax = ceiling } }
 
 // WithDedupeTTL sets how long a Slack event id is remembered (default 24 h).
 func WithDedupeTTL(d time.Duration) Option { return func(o *options) { o.dedupeTTL = d } }
@@ -153,7 +158,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		path:       filepath.Join(abs, FileName),
 		accessPath: filepath.Join(abs, accessLockName),
 		opts:       o,
-		limiter:    NewLimiter(o.rate, o.per),
+		limiter:    NewAdaptiveLimiter(o.rate, o.rateMax, o.per),
 	}
 	if !o.shared {
 		p := filepath.Join(abs, serveLockName)

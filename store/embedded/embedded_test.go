@@ -10,7 +10,7 @@ import (
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Backend {
-		s, err := embedded.Open(t.TempDir(), embedded.WithRate(storetest.LimitRate, storetest.LimitPeriod))
+		s, err := embedded.Open(t.TempDir(), embedded.WithRate(storetest.LimitRate, storetest.LimitPeriod), embedded.WithRateMax(storetest.LimitMax))
 		if err != nil {
 			t.Fatalf("Open: %v", err)
 		}

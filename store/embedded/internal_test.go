@@ -73,7 +73,8 @@ func TestLimiterPenalize(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitN(t, l, 2)
-	want := []time.Duration{10 * time.Second, 250 * time.Millisecond}
+	// After the penalty the rate restarts at 0.7 of what it was: 2.8/s.
+	want := []time.Duration{10 * time.Second, time.Second * 10 / 28}
 	if !slices.Equal(c.waits, want) {
 		t.Fatalf("waits after Penalize(10s) = %v, want %v", c.waits, want)
 	}

@@ -2,100 +2,110 @@ package embedded
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"sync"
 	"time"
 
 	"github.com/statusbridge/statusbridge/bridge"
 )
 
-// Limiter spaces Graph calls within one process: at most limit calls per
-// period, evenly spaced (GCRA), and none at all while a Retry-After runs. The
-// embedded store has a single serve process, so the limit need not be shared.
+// ErrPenalized is wrapped in the *bridge.ThrottledError that Wait returns
+// when the wait for the limiter would outlast the caller's deadline.
+var ErrPenalized = errors.New("graph rate limit: waiting would outlast the deadline")
+
+// Limiter is the embedded store's adaptive Graph rate (see adaptive.go):
+// it spaces calls within one process, raises the rate while Graph accepts,
+// cuts it on a 429 and makes no call at all while a Retry-After runs. The
+// embedded store has a single serve process, so the rate need not be shared.
 type Limiter struct {
 	// Now is the clock; it defaults to time.Now. Set it before first use.
 	Now func() time.Time
 	// after waits for d; it defaults to time.After (tests replace it).
 	after func(d time.Duration) <-chan time.Time
 
-	mu       sync.Mutex
-	interval time.Duration // between two calls
-	tat      time.Time     // theoretical arrival time of the next call
-	blocked  time.Time     // no call before this (Penalize)
+	mu sync.Mutex
+	a  *adaptive
 }
 
 var _ bridge.Limiter = (*Limiter)(nil)
 
-// NewLimiter returns a limiter of limit calls per period; limit <= 0 means no limit.
+// NewLimiter returns a limiter of a fixed limit calls per period; limit <= 0
+// means no limit (a Penalize still holds calls back).
 func NewLimiter(limit int, per time.Duration) *Limiter {
-	l := &Limiter{Now: time.Now, after: time.After}
-	if limit > 0 && per > 0 {
-		l.interval = per / time.Duration(limit)
-		if l.interval <= 0 {
-			l.interval = time.Nanosecond
-		}
-	}
-	return l
+	return NewAdaptiveLimiter(limit, limit, per)
+}
+
+// NewAdaptiveLimiter returns a limiter that starts at start calls per period
+// and finds Graph's limit between start/4 and ceiling.
+func NewAdaptiveLimiter(start, ceiling int, per time.Duration) *Limiter {
+	return &Limiter{Now: time.Now, after: time.After, a: newAdaptive(start, ceiling, per)}
 }
 
 // Limiter returns the store's one in-process Graph rate limiter (see
 // WithRate); every caller shares its budget.
 func (s *Store) Limiter() bridge.Limiter { return s.limiter }
 
-// Wait blocks until a call may be made; it fails at once when the wait would
-// outlast ctx's deadline, and gives the reserved slot back when it fails.
-func (l *Limiter) Wait(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
+// Rate reports the current rate in calls per period (0 when unlimited).
+func (l *Limiter) Rate() float64 {
 	l.mu.Lock()
-	now := l.Now()
-	at := l.tat
-	if at.Before(now) {
-		at = now
-	}
-	next := at.Add(l.interval)
-	if d, ok := ctx.Deadline(); ok && at.After(d) {
-		l.mu.Unlock()
-		return fmt.Errorf("graph rate limit: next call at %s is past the deadline", at.UTC().Format(time.RFC3339))
-	}
-	l.tat = next
-	l.mu.Unlock()
-
-	for wait := at.Sub(now); wait > 0; {
-		select {
-		case <-l.after(wait):
-		case <-ctx.Done():
-			l.mu.Lock()
-			// Give the slot back unless a later call reserved after it.
-			if l.tat.Equal(next) {
-				l.tat = at
-			}
-			l.mu.Unlock()
-			return ctx.Err()
-		}
-		// A Penalize while this call waited holds it back too.
-		l.mu.Lock()
-		wait = l.blocked.Sub(l.Now())
-		l.mu.Unlock()
-	}
-	return nil
+	defer l.mu.Unlock()
+	return l.a.rate
 }
 
-// Penalize stops all calls for d (a Retry-After); afterwards calls resume one
-// interval apart.
-func (l *Limiter) Penalize(_ context.Context, d time.Duration) error {
-	if d <= 0 {
-		return nil
+// Wait blocks until a call may be made: until any penalty has run out and
+// the rate allows one more call. When ctx's deadline comes before that, Wait
+// returns at once with a *bridge.ThrottledError that says how long to wait.
+func (l *Limiter) Wait(ctx context.Context) error {
+	epoch := int64(-1)
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		l.mu.Lock()
+		prev := l.a.tat
+		g, d, ep := l.a.acquire(l.Now(), epoch)
+		next := l.a.tat
+		l.mu.Unlock()
+		switch g {
+		case goNow:
+			return nil
+		case reserved:
+			epoch = ep
+		default:
+			epoch = -1
+		}
+		if dl, ok := ctx.Deadline(); ok && dl.Sub(l.Now()) < d {
+			l.giveBack(g, ep, prev, next)
+			return &bridge.ThrottledError{RetryAfter: d, Err: ErrPenalized}
+		}
+		select {
+		case <-l.after(d):
+		case <-ctx.Done():
+			l.giveBack(g, ep, prev, next)
+			return ctx.Err()
+		}
+	}
+}
+
+// giveBack returns a slot reserved by a Wait that fails, unless a later
+// call reserved after it or a penalty moved every slot.
+func (l *Limiter) giveBack(g grant, ep int64, prev, next time.Time) {
+	if g != reserved {
+		return
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	until := l.Now().Add(d)
-	if l.blocked.Before(until) {
-		l.blocked = until
+	if l.a.epoch == ep && l.a.tat.Equal(next) {
+		l.a.tat = prev
+		l.a.used--
 	}
-	if l.tat.Before(until) {
-		l.tat = until
-	}
+}
+
+// Penalize stops all calls for d (Graph's Retry-After) and cuts the rate; it
+// never shortens a longer penalty already in force.
+func (l *Limiter) Penalize(_ context.Context, d time.Duration) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.a.penalize(l.Now(), d)
 	return nil
 }

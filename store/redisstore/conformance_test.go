@@ -18,7 +18,7 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Backend {
 		s, err := redisstore.Open(t.Context(), srv.URL(),
 			redisstore.WithPrefix(fmt.Sprintf("c%d", prefixes.Add(1))), redisstore.CallerClock(),
-			redisstore.WithLimit(redisstore.LimiterConfig{Rate: storetest.LimitRate, Period: storetest.LimitPeriod, Burst: 1}),
+			redisstore.WithLimit(redisstore.LimiterConfig{Rate: storetest.LimitRate, Max: storetest.LimitMax, Period: storetest.LimitPeriod}),
 		)
 		if err != nil {
 			t.Fatalf("Open: %v", err)

@@ -4,38 +4,39 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
-	"github.com/go-redis/redis_rate/v10"
+	"github.com/redis/go-redis/v9"
 	"github.com/statusbridge/statusbridge/bridge"
 )
 
 var _ bridge.Limiter = (*Limiter)(nil)
 
-// LimiterConfig sets the shared Graph rate limit.
+// LimiterConfig sets the shared, adaptive Graph rate.
 type LimiterConfig struct {
-	// Rate is how many calls may be made per Period (default 1,200, safely
-	// below Graph's documented 1,500 presence calls / 30 s / app / tenant:
-	// https://learn.microsoft.com/graph/throttling-limits).
+	// Rate is how many calls per Period the rate starts at (default 1,200,
+	// below the 1,500 presence calls / 30 s / app / tenant of Graph's older
+	// docs); it never falls below Rate/4.
 	Rate int
-	// Period is the window of Rate (default 30 s).
+	// Max is the ceiling the rate may rise to while Graph accepts (default
+	// Rate, a fixed rate). Graph's throttling page gives 10,000 / 30 s:
+	// https://learn.microsoft.com/graph/throttling-limits
+	Max int
+	// Period is the window of Rate and Max (default 30 s).
 	Period time.Duration
-	// Burst is how many calls may be made at once after a quiet spell
-	// (default Rate/10). In any window of one Period at most Rate+Burst calls
-	// are made, so keep Rate+Burst below Graph's limit.
-	Burst int
 }
 
 // ErrPenalized is wrapped in the *bridge.ThrottledError that Wait returns
 // when the wait for the shared limiter would outlast the caller's deadline.
 var ErrPenalized = errors.New("graph rate limit: waiting would outlast the deadline")
 
-// Limiter is a GCRA rate limiter for Graph calls shared, through Redis, by
-// every worker of every replica.
+// Limiter is the adaptive Graph rate shared, through Redis, by every worker
+// of every replica: one Lua script per call attempt decides it atomically on
+// Redis's clock (the algorithm is described in adaptive.go).
 type Limiter struct {
-	s     *Store
-	gcra  *redis_rate.Limiter
-	limit redis_rate.Limit
+	s   *Store
+	cfg LimiterConfig
 }
 
 // NewLimiter returns a limiter that keeps its state in s's Redis, under s's prefix.
@@ -46,43 +47,57 @@ func (s *Store) NewLimiter(cfg LimiterConfig) *Limiter {
 	if cfg.Period <= 0 {
 		cfg.Period = 30 * time.Second
 	}
-	if cfg.Burst <= 0 {
-		cfg.Burst = max(1, cfg.Rate/10)
-	}
-	return &Limiter{
-		s:     s,
-		gcra:  redis_rate.NewLimiter(s.rdb),
-		limit: redis_rate.Limit{Rate: cfg.Rate, Period: cfg.Period, Burst: cfg.Burst},
-	}
+	cfg.Max = max(cfg.Max, cfg.Rate)
+	return &Limiter{s: s, cfg: cfg}
 }
 
 // Limit describes the limit in force, for logs.
-func (l *Limiter) Limit() string { return l.limit.String() }
+func (l *Limiter) Limit() string {
+	return fmt.Sprintf("adaptive %d..%d/%s", l.cfg.Rate, l.cfg.Max, l.cfg.Period)
+}
+
+func (l *Limiter) args(extra string) []any {
+	return []any{l.cfg.Rate, l.cfg.Max, l.cfg.Period.Milliseconds(), extra}
+}
+
+// Rate reports the shared rate now in force, in calls per period.
+func (l *Limiter) Rate(ctx context.Context) (float64, error) {
+	v, err := l.s.rdb.HGet(ctx, l.s.limitKey(), "rate").Result()
+	if errors.Is(err, redis.Nil) {
+		return float64(l.cfg.Rate), nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("redis rate limiter: %w", err)
+	}
+	return strconv.ParseFloat(v, 64)
+}
 
 // Wait blocks until a Graph call may be made: until any penalty set by
-// Penalize (on any replica) has run out and the rate allows one more call.
-// When ctx's deadline comes before that, Wait returns at once with a
+// Penalize (on any replica) has run out and the shared rate allows one more
+// call. When ctx's deadline comes before that, Wait returns at once with a
 // *bridge.ThrottledError that says how long to wait.
 func (l *Limiter) Wait(ctx context.Context) error {
+	epoch := ""
 	for {
-		pttl, err := l.s.rdb.PTTL(ctx, l.s.penaltyKey()).Result()
+		res, err := acquireScript.Run(ctx, l.s.rdb, []string{l.s.limitKey()}, l.args(epoch)...).Int64Slice()
 		if err != nil {
 			return fmt.Errorf("redis rate limiter: %w", err)
 		}
-		if pttl > 0 {
-			if err := sleep(ctx, pttl); err != nil {
-				return err
-			}
-			continue
+		if len(res) != 3 {
+			return fmt.Errorf("redis rate limiter: unexpected answer %v", res)
 		}
-		res, err := l.gcra.Allow(ctx, l.s.rateKey(), l.limit)
-		if err != nil {
-			return fmt.Errorf("redis rate limiter: %w", err)
-		}
-		if res.Allowed > 0 {
+		kind, waitUs := res[0], res[1]
+		switch kind {
+		case 0:
 			return nil
+		case 1:
+			// A slot is reserved: wait for it, then confirm that no
+			// penalty came meanwhile.
+			epoch = strconv.FormatInt(res[2], 10)
+		default:
+			epoch = ""
 		}
-		if err := sleep(ctx, max(res.RetryAfter, time.Millisecond)); err != nil {
+		if err := sleep(ctx, time.Duration(waitUs)*time.Microsecond); err != nil {
 			return err
 		}
 	}
@@ -97,14 +112,15 @@ func sleep(ctx context.Context, d time.Duration) error {
 	return bridge.Sleep(ctx, d)
 }
 
-// Penalize makes every replica's Wait hold off for d (Graph's Retry-After);
-// it never shortens a longer penalty already in force.
+// Penalize makes every replica's Wait hold off for d (Graph's Retry-After)
+// and cuts the shared rate; it never shortens a longer penalty already in
+// force, and 429s that arrive while a penalty runs cut the rate only once.
 func (l *Limiter) Penalize(ctx context.Context, d time.Duration) error {
 	msd := d.Milliseconds()
 	if msd <= 0 {
 		return nil
 	}
-	if err := penalizeScript.Run(ctx, l.s.rdb, []string{l.s.penaltyKey()}, msd).Err(); err != nil {
+	if err := penalizeScript.Run(ctx, l.s.rdb, []string{l.s.limitKey()}, l.args(strconv.FormatInt(msd, 10))...).Err(); err != nil {
 		return fmt.Errorf("redis rate limiter: %w", err)
 	}
 	return nil

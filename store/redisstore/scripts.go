@@ -302,10 +302,3 @@ for i = 1, #ids, 2 do
 end
 return out
 `)
-
-// penalizeScript: KEYS penalty; ARGV ms. It never shortens a longer penalty.
-var penalizeScript = redis.NewScript(`
-local cur = redis.call('PTTL', KEYS[1])
-if cur < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], '1', 'PX', ARGV[1]) end
-return 1
-`)

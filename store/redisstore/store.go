@@ -26,8 +26,7 @@
 //	{p}:owned         hash: Entra id → what the bridge may have written there (JSON)
 //	{p}:ob:<user>     set: the Entra ids of the owned records of one Slack user
 //	{p}:ev:<event id> event ids seen in the last 24 h (SET NX PX)
-//	{p}:graph:penalty set while Graph asked every replica to hold off
-//	rate:{p}:graph    the GCRA state of the Graph rate limiter
+//	{p}:graph:limit   hash: the shared adaptive Graph rate and any Retry-After (see adaptive.go)
 //
 // Run Redis with maxmemory-policy noeviction and appendonly yes: an evicted
 // or lost queue key is a lost status update. CheckConfig warns otherwise.
@@ -169,8 +168,7 @@ func (s *Store) parkedKey() string          { return s.key("parked") }
 func (s *Store) mappingsKey() string        { return s.key("mappings") }
 func (s *Store) ownedKey() string           { return s.key("owned") }
 func (s *Store) ownedByPrefix() string      { return s.key("ob") + ":" }
-func (s *Store) penaltyKey() string         { return s.key("graph", "penalty") }
-func (s *Store) rateKey() string            { return s.key("graph") }
+func (s *Store) limitKey() string           { return s.key("graph", "limit") }
 
 // timeKey encodes t as 20 decimal digits that sort as t does.
 func timeKey(t time.Time) string {

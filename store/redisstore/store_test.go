@@ -147,7 +147,7 @@ func TestCluster(t *testing.T) {
 	if err != nil || len(jobs) != 0 {
 		t.Fatalf("Claim on another prefix = %d jobs, %v; want none", len(jobs), err)
 	}
-	l := s2.NewLimiter(LimiterConfig{Rate: 100, Period: time.Second, Burst: 5})
+	l := s2.NewLimiter(LimiterConfig{Rate: 100, Period: time.Second})
 	if err := l.Penalize(t.Context(), time.Millisecond*50); err != nil {
 		t.Fatalf("Penalize on cluster: %v", err)
 	}
@@ -242,8 +242,8 @@ func TestCheckConfig(t *testing.T) {
 func TestLimiterRate(t *testing.T) {
 	srv := redistest.Start(t)
 	s := open(t, srv.URL())
-	// Two limiters on one Redis share the budget: 20 calls/s, burst 2.
-	cfg := LimiterConfig{Rate: 20, Period: time.Second, Burst: 2}
+	// Two limiters on one Redis share the budget: 20 calls/s, burst 1.
+	cfg := LimiterConfig{Rate: 20, Period: time.Second}
 	l1, l2 := s.NewLimiter(cfg), s.NewLimiter(cfg)
 	const calls = 12
 	start := time.Now()
@@ -258,7 +258,7 @@ func TestLimiterRate(t *testing.T) {
 	}
 	// A lower bound only, so a slow machine cannot fail it: after the burst,
 	// each call waits one emission interval (50 ms).
-	minimum := time.Duration(calls-cfg.Burst) * cfg.Period / time.Duration(cfg.Rate)
+	minimum := time.Duration(calls-1) * cfg.Period / time.Duration(cfg.Rate)
 	if d := time.Since(start); d < minimum-20*time.Millisecond {
 		t.Fatalf("%d calls took %s, want at least %s: the shared rate was exceeded", calls, d, minimum)
 	}

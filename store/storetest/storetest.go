@@ -17,10 +17,12 @@ import (
 	"github.com/statusbridge/statusbridge/store"
 )
 
-// The Graph rate limit that open must give the store's Limiter: LimitRate
-// calls per LimitPeriod, with a burst of at most one call.
+// The Graph rate that open must give the store's Limiter: it starts at
+// LimitRate calls per LimitPeriod (a burst of at most one call) and may rise
+// to LimitMax while no 429 comes.
 const (
 	LimitRate   = 20
+	LimitMax    = 40
 	LimitPeriod = time.Second
 )
 
@@ -107,6 +109,10 @@ var cases = []struct {
 	{"User", testUser},
 	{"LimiterSharesOneBudget", testLimiterShared},
 	{"LimiterPenalizeHoldsBackAll", testLimiterPenalize},
+	{"LimiterRisesWhileGraphAccepts", testLimiterRises},
+	{"LimiterPenalizeCutsTheRate", testLimiterCut},
+	{"LimiterCeilingHolds", testLimiterCeiling},
+	{"LimiterClientsShareTheRate", testLimiterSharedRate},
 	{"Ping", testPing},
 	{"Close", testClose},
 }
@@ -980,6 +986,109 @@ func testLimiterPenalize(t *testing.T, s store.Backend) {
 	noErr(t, "Wait", l2.Wait(ctx(t)))
 	if d := time.Since(start); d < penalty-50*time.Millisecond {
 		t.Fatalf("Wait returned %s after a %s penalty through another limiter", d, penalty)
+	}
+}
+
+// hammer calls Wait through l as fast as it returns for d and returns the
+// times the calls were allowed.
+func hammer(t *testing.T, l bridge.Limiter, d time.Duration) []time.Time {
+	t.Helper()
+	var out []time.Time
+	for end := time.Now().Add(d); time.Now().Before(end); {
+		noErr(t, "Wait", l.Wait(ctx(t)))
+		out = append(out, time.Now())
+	}
+	return out
+}
+
+// countIn counts the times in [from, from+d).
+func countIn(ts []time.Time, from time.Time, d time.Duration) int {
+	n := 0
+	for _, x := range ts {
+		if !x.Before(from) && x.Before(from.Add(d)) {
+			n++
+		}
+	}
+	return n
+}
+
+// maxInWindow is the most calls any window of d holds.
+func maxInWindow(ts []time.Time, d time.Duration) int {
+	best := 0
+	for i := range ts {
+		best = max(best, countIn(ts[i:], ts[i], d))
+	}
+	return best
+}
+
+// testLimiterRises: while calls keep the limiter busy and no 429 comes, the
+// rate rises above where it started.
+func testLimiterRises(t *testing.T, s store.Backend) {
+	l := s.Limiter()
+	start := time.Now()
+	ts := hammer(t, l, 2*LimitPeriod+LimitPeriod/2)
+	first := countIn(ts, start, LimitPeriod/4)
+	late := countIn(ts, start.Add(3*LimitPeriod/2), LimitPeriod)
+	if first > LimitRate/4+1 {
+		t.Fatalf("%d calls in the first quarter period, want at most %d at the starting rate", first, LimitRate/4)
+	}
+	if late < LimitRate*5/4 {
+		t.Fatalf("%d calls in a period after 1.5 busy periods without a 429 (first quarter %d), want at least %d: the rate did not rise",
+			late, first, LimitRate*5/4)
+	}
+}
+
+// testLimiterCut: a Penalize stops every limiter of the store for its
+// Retry-After and cuts the rate; calls then resume without a burst.
+func testLimiterCut(t *testing.T, s store.Backend) {
+	l1, l2 := s.Limiter(), s.Limiter()
+	start := time.Now()
+	ts := hammer(t, l1, 2*LimitPeriod)
+	before := countIn(ts, start.Add(LimitPeriod), LimitPeriod)
+	const penalty = 300 * time.Millisecond
+	noErr(t, "Penalize", l1.Penalize(ctx(t), penalty))
+	// 429s that arrive during the same penalty are one event: no second cut.
+	noErr(t, "Penalize", l2.Penalize(ctx(t), penalty))
+	cut := time.Now()
+	after := hammer(t, l2, penalty+LimitPeriod/2)
+	if d := after[0].Sub(cut); d < penalty-30*time.Millisecond {
+		t.Fatalf("first call %s after a %s penalty", d, penalty)
+	}
+	if n := countIn(after, after[0], 100*time.Millisecond); n > 3 {
+		t.Fatalf("%d calls within 100 ms of the penalty's end: a burst after a 429", n)
+	}
+	// Half a period after the penalty, at 0.7 of the earlier rate (±slack).
+	got := countIn(after, after[0], LimitPeriod/2)
+	if limit := before * 7 / 20; got > limit+3 {
+		t.Fatalf("%d calls in half a period after a 429, %d in the period before: the rate was not cut (want about %d)", got, before, limit)
+	}
+	if got < before/4 {
+		t.Fatalf("%d calls in half a period after a 429, %d in the period before: cut more than once", got, before)
+	}
+}
+
+// testLimiterCeiling: however long Graph accepts, no window of one period
+// holds more than LimitMax calls.
+func testLimiterCeiling(t *testing.T, s store.Backend) {
+	ts := hammer(t, s.Limiter(), 4*LimitPeriod)
+	// Call times are taken after Wait returns; allow two calls of jitter.
+	if n := maxInWindow(ts, LimitPeriod); n > LimitMax+2 {
+		t.Fatalf("a window of one period held %d calls, the ceiling is %d", n, LimitMax)
+	}
+	if n := countIn(ts, ts[len(ts)-1].Add(-LimitPeriod), LimitPeriod+time.Millisecond); n < LimitMax*3/4 {
+		t.Fatalf("%d calls in the last period of 4 busy ones, want near the ceiling %d", n, LimitMax)
+	}
+}
+
+// testLimiterSharedRate: a rate raised through one limiter is the rate of
+// every other limiter of the store (another worker or replica).
+func testLimiterSharedRate(t *testing.T, s store.Backend) {
+	hammer(t, s.Limiter(), 2*LimitPeriod)
+	l2 := s.Limiter()
+	start := time.Now()
+	ts := hammer(t, l2, LimitPeriod/2)
+	if n := countIn(ts, start, LimitPeriod/2); n < LimitRate*5/8 {
+		t.Fatalf("a second limiter made %d calls in half a period after the first raised the rate, want at least %d", n, LimitRate*5/8)
 	}
 }
 

@@ -1,0 +1,121 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"testing"
+	"time"
+)
+
+// burstCase is one tenant: Graph's presence limit and the settings an
+// operator would leave at their defaults, all scaled down in time.
+//
+// Scaling: every period is divided by 10 and every count too, so the calls
+// per second are Graph's own. 1,500 / 30 s (older docs) becomes 150 / 3 s,
+// 10,000 / 30 s (the current throttling page) becomes 1,000 / 3 s, and the
+// defaults STATUSBRIDGE_GRAPH_RATE=1200/30s and
+// STATUSBRIDGE_GRAPH_RATE_MAX=10000/30s become 120/3s and 1000/3s. The
+// stand-in answers 429 with Retry-After in whole seconds, as Graph does, so a
+// 429 costs relatively ten times more here than against Graph.
+type burstCase struct {
+	name   string
+	limit  int           // calls the stand-in allows in any sliding window
+	per    time.Duration // the window
+	burst  int           // distinct users changing at once
+	maxRat float64       // loose bound on time to land / floor
+}
+
+// The bounds are loose on purpose (the 2-core machine is shared): measured
+// ratios are about 2.3 and 4.1 (BENCHMARKS.md); a fixed 120/3s rate would
+// take about 15 times the floor for the larger tenant.
+
+var burstCases = []burstCase{
+	{name: "limit150", limit: 150, per: 3 * time.Second, burst: 225, maxRat: 3},
+	{name: "limit1000", limit: 1000, per: 3 * time.Second, burst: 1500, maxRat: 6},
+}
+
+// burstResult is one measured burst, as scripts/bench.sh reads it.
+type burstResult struct {
+	Limit       int     `json:"limit"`
+	PerSeconds  float64 `json:"per_s"`
+	Burst       int     `json:"burst"`
+	LandSeconds float64 `json:"land_s"`
+	FloorSec    float64 `json:"floor_s"`
+	Ratio       float64 `json:"ratio"`
+	Share429    float64 `json:"share_429"`
+	Achieved    float64 `json:"achieved_share"`
+	Calls       int     `json:"graph_calls"`
+	Throttled   int     `json:"throttled"`
+}
+
+// TestBurstFindsTheLimit: three replicas with the default rate settings meet
+// a burst of 1.5 times the tenant's limit of distinct users. Every user's
+// Teams message lands, at most 2 % of Graph calls are throttled, and the
+// burst lands within a loose multiple of the floor: the best any schedule
+// can do under a sliding window (limit calls at once, the rest one window
+// later).
+func TestBurstFindsTheLimit(t *testing.T) {
+	for _, bc := range burstCases {
+		t.Run(bc.name, func(t *testing.T) { runBurst(t, bc) })
+	}
+}
+
+func runBurst(t *testing.T, bc burstCase) {
+	scale := func(n int) string { return fmt.Sprintf("%d/%s", n/10, 30*time.Second/10) }
+	w := newWorld(t, "STATUSBRIDGE_GRAPH_RATE="+scale(1200), "STATUSBRIDGE_GRAPH_RATE_MAX="+scale(10000))
+	users := makeUsers(t, w, "BU", bc.burst)
+	f := startFleet(t, w.env, 3)
+	w.graph.SetRateLimit(bc.limit, bc.per)
+	now := time.Now()
+	for i, u := range users {
+		u.changes = []simStatus{{text: fmt.Sprintf("Standup %d", i), emoji: ":coffee:", at: now}}
+	}
+	sender := newSlackSender(f.addrs, time.Now().Add(time.Minute))
+	start := time.Now()
+	sendAll(users, 32, func(u *simUser) { sender.deliver(u.newest().event("user_status_changed", nextEventID(), u.slack)) }).Wait()
+	if n := sender.gaveUp.Load(); n != 0 {
+		t.Fatalf("%d events not acknowledged", n)
+	}
+	waitConverged(t, w.graph, users, 45*time.Second)
+	land := time.Since(start)
+
+	ok, thr, failed := w.graph.Counts()
+	reads := w.graph.PresenceReads()
+	calls := ok + thr + failed + reads.Calls
+	throttled := thr + reads.Throttled
+	windows := math.Max(1, math.Ceil(float64(bc.burst)/float64(bc.limit))-1)
+	floor := time.Duration(windows) * bc.per
+	r := burstResult{
+		Limit: bc.limit, PerSeconds: bc.per.Seconds(), Burst: bc.burst,
+		LandSeconds: land.Seconds(), FloorSec: floor.Seconds(), Ratio: land.Seconds() / floor.Seconds(),
+		Share429: float64(throttled) / float64(calls),
+		Achieved: float64(calls-throttled) / land.Seconds() / (float64(bc.limit) / bc.per.Seconds()),
+		Calls:    calls, Throttled: throttled,
+	}
+	t.Logf("limit %d/%s, burst %d: landed in %.2fs, floor %.2fs, ratio %.2f; Graph calls %d (writes ok %d, 429 %d, failed %d; reads %d, 429 %d): 429 share %.2f%%, achieved %.0f%% of the limit",
+		bc.limit, bc.per, bc.burst, r.LandSeconds, r.FloorSec, r.Ratio, calls, ok, thr, failed, reads.Calls, reads.Throttled, 100*r.Share429, 100*r.Achieved)
+	if out := os.Getenv("STATUSBRIDGE_BENCH_OUT"); out != "" {
+		b, _ := json.Marshal(r)
+		fh, err := os.OpenFile(out, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(fh, "%s\n", b)
+		fh.Close()
+	}
+
+	if failed != 0 || reads.Failed != 0 {
+		t.Errorf("%d writes and %d reads failed other than with 429", failed, reads.Failed)
+	}
+	if ok < bc.burst {
+		t.Errorf("%d successful writes for %d users with one change each", ok, bc.burst)
+	}
+	if r.Share429 > 0.02 {
+		t.Errorf("%.2f%% of Graph calls were throttled, want at most 2%%", 100*r.Share429)
+	}
+	if r.Ratio > bc.maxRat {
+		t.Errorf("the burst landed in %s, %.2f times the floor %s; want at most %.1f times", land.Round(time.Millisecond), r.Ratio, floor, bc.maxRat)
+	}
+}
