@@ -21,22 +21,6 @@ const (
 	dsVariable = "DS_PROMETHEUS"
 )
 
-// pendingMetrics are metrics the bridge is gaining in a change being made
-// alongside this one, so that the dashboard and the rules may use them
-// before package main declares them. Delete each entry, and then this
-// list, once package main declares the metric: TestPendingMetricsStillPending
-// fails as soon as one of them is declared.
-var pendingMetrics = map[string]MetricKind{
-	// 1 while this replica holds a live Socket Mode connection; exported only
-	// when Socket Mode is configured.
-	"statusbridge_socket_connected": Gauge,
-	// Updates left alone because Teams shows a message a person set.
-	"statusbridge_held_total": Counter,
-	"statusbridge_held_users": Gauge,
-	// Teams presence reads, by outcome (ok, throttled, transient, permanent).
-	"statusbridge_presence_reads_total": Counter,
-}
-
 // wantAlerts are the alerts the rules file must define.
 var wantAlerts = []string{
 	"StatusbridgeQueueBacklog", "StatusbridgeParkedUsersGrowing", "StatusbridgeGraphThrottled",
@@ -61,17 +45,12 @@ func codeMetrics(t *testing.T) map[string]MetricKind {
 	return m
 }
 
-// knownMetrics returns the declared metrics plus the pending ones.
+// knownMetrics returns the metrics package main declares.
 func knownMetrics(t *testing.T) map[string]MetricKind {
 	t.Helper()
 	all := map[string]MetricKind{}
 	for k, v := range codeMetrics(t) {
 		all[k] = v
-	}
-	for k, v := range pendingMetrics {
-		if _, ok := all[k]; !ok {
-			all[k] = v
-		}
 	}
 	return all
 }
@@ -86,15 +65,6 @@ func TestDeclaredMetricsScan(t *testing.T) {
 	} {
 		if m[name] != kind {
 			t.Errorf("%s: scanned as %q, want %q", name, m[name], kind)
-		}
-	}
-}
-
-func TestPendingMetricsStillPending(t *testing.T) {
-	m := codeMetrics(t)
-	for name := range pendingMetrics {
-		if _, ok := m[name]; ok {
-			t.Errorf("%s is now declared in package main: delete it from pendingMetrics", name)
 		}
 	}
 }
