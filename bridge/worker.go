@@ -138,7 +138,6 @@ func (e *Engine) apply(ctx context.Context, log *slog.Logger, j Job, entra strin
 		}
 		if known && msg.Clear() && foldSpace(shown) == "" {
 			// Nothing to clear: Teams already shows no message.
-			e.forget(ctx, log, entra)
 			e.Observer.Skipped("nothing to clear")
 			complete(&Applied{Message: msg, EntraID: entra, AppliedAt: now})
 			return
@@ -171,7 +170,11 @@ func (e *Engine) write(ctx context.Context, log *slog.Logger, j Job, entra strin
 	now := e.Now()
 	if msg.Clear() {
 		log.Info("status cleared in Teams", "entra_id", entra)
-		e.forget(ctx, log, entra)
+		if e.Owners != nil {
+			// Nothing of the bridge's is left there; the record keeps when
+			// the call was made, so older reads of Teams are not trusted.
+			e.record(ctx, log, func(rec context.Context) error { return e.Owners.PutOwned(rec, owned.Confirm("", now)) })
+		}
 	} else {
 		args := []any{"entra_id", entra, "content", msg.Content}
 		if !msg.Expiry.IsZero() {
@@ -228,6 +231,11 @@ func (e *Engine) release(ctx context.Context, log *slog.Logger, userID, keep, wh
 }
 
 func (e *Engine) releaseOne(ctx context.Context, log *slog.Logger, o Owned, why string) error {
+	if o.Empty() {
+		// Nothing of the bridge's is there.
+		e.forget(ctx, log, o.EntraID)
+		return nil
+	}
 	if e.DryRun || e.presence == nil {
 		// Without a read of Teams the bridge cannot tell its message from a
 		// person's: leave Teams alone.
