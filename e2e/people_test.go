@@ -210,8 +210,11 @@ func TestMovedOrRemovedMappingClearsTheOldAccount(t *testing.T) {
 	// A message a person set on the account meanwhile is not the bridge's.
 	w.graph.SetMessageByHand(bobID, fakegraph.TeamsMessage{Content: "Working from the lake"})
 	mustCLI(t, w.env, "mapping", "rm", alice)
-	eventually(t, 30*time.Second, "the removal to be taken", func() bool {
-		return strings.Contains(mustCLI(t, w.env, "users", "show", alice), "not mapped")
+	// Discovery finds alice's own account by email again, and her status
+	// follows it; bob's account, changed by a person, is left alone.
+	eventually(t, 30*time.Second, "the status to follow the rediscovered account", func() bool {
+		c := w.contents(aliceID)
+		return len(c) == 3 && c[2] == "Lunch"
 	})
 	time.Sleep(time.Second)
 	if c := w.contents(bobID); len(c) != 1 {
@@ -262,4 +265,22 @@ func scrape(t *testing.T, p *bridgeProc) string {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
+}
+
+// TestRemovedMappingClearsTheAccount: without discovery, `mapping rm` leaves
+// the employee unmapped, and the bridge clears its message from the account.
+func TestRemovedMappingClearsTheAccount(t *testing.T) {
+	w := newWorld(t)
+	mustCLI(t, w.env, "mapping", "set", alice, aliceID)
+	p := startServe(t, w.env)
+	p.send(t, event("user_status_changed", nextEventID(), alice, time.Now(), "Lunch", "", 0))
+	w.waitCalls(t, aliceID, 1)
+	mustCLI(t, w.env, "mapping", "rm", alice)
+	eventually(t, 30*time.Second, "the old account cleared", func() bool {
+		c := w.contents(aliceID)
+		return len(c) == 2 && c[1] == ""
+	})
+	if out := mustCLI(t, w.env, "users", "show", alice); !strings.Contains(out, "not mapped") {
+		t.Fatalf("users show after mapping rm:\n%s", out)
+	}
 }
