@@ -106,11 +106,31 @@ func runMappingImport(ctx context.Context, env *runEnv, args []string) error {
 	if err != nil {
 		return fmt.Errorf("reading the import file: %v", err)
 	}
-	var changed, same int
+	changed, same, err := applyImport(ctx, env, st, rows, dryRun)
+	if err != nil {
+		return err
+	}
+	for _, b := range bad {
+		fmt.Fprintln(env.stderr, b)
+	}
+	verb := "imported"
+	if dryRun {
+		verb = "would import"
+	}
+	fmt.Fprintf(env.stdout, "%s %d, unchanged %d, bad rows %d\n", verb, changed, same, len(bad))
+	if len(bad) > 0 {
+		return fmt.Errorf("%d bad row(s) were skipped; see the lines above", len(bad))
+	}
+	return nil
+}
+
+// applyImport stores the rows as admin mappings (or, on a dry run, says what
+// it would store) and counts the changed and unchanged ones.
+func applyImport(ctx context.Context, env *runEnv, st store.Backend, rows []importRow, dryRun bool) (changed, same int, err error) {
 	for i, row := range rows {
 		cur, ok, err := st.GetMapping(ctx, row.slackID)
 		if err != nil {
-			return err
+			return changed, same, err
 		}
 		if ok && cur.Source == bridge.SourceAdmin && cur.EntraID == row.entraID {
 			same++
@@ -128,24 +148,13 @@ func runMappingImport(ctx context.Context, env *runEnv, args []string) error {
 		now := time.Now()
 		m := bridge.Mapping{SlackUserID: row.slackID, EntraID: row.entraID, Source: bridge.SourceAdmin, Detail: row.detail, FoundAt: now.UTC()}
 		if err := st.SetMapping(ctx, m, now); err != nil {
-			return fmt.Errorf("line %d: %v (%d rows imported before it)", row.line, err, changed-1)
+			return changed, same, fmt.Errorf("line %d: %v (%d rows imported before it)", row.line, err, changed-1)
 		}
 		if (i+1)%500 == 0 {
 			fmt.Fprintf(env.stderr, "… %d/%d rows imported\n", i+1, len(rows))
 		}
 	}
-	for _, b := range bad {
-		fmt.Fprintln(env.stderr, b)
-	}
-	verb := "imported"
-	if dryRun {
-		verb = "would import"
-	}
-	fmt.Fprintf(env.stdout, "%s %d, unchanged %d, bad rows %d\n", verb, changed, same, len(bad))
-	if len(bad) > 0 {
-		return fmt.Errorf("%d bad row(s) were skipped; see the lines above", len(bad))
-	}
-	return nil
+	return changed, same, nil
 }
 
 func runMappingExport(ctx context.Context, env *runEnv, st store.Backend) error {

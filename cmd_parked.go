@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/statusbridge/statusbridge/bridge"
+	"github.com/statusbridge/statusbridge/store"
 )
 
 const parkedUsage = `Usage:
@@ -49,61 +50,69 @@ func runParked(ctx context.Context, env *runEnv, args []string) error {
 		return err
 	}
 	defer st.Close()
-	switch sub {
-	case "ls":
+	if sub == "ls" {
+		return listParked(ctx, env, st, asJSON)
+	}
+	return retryParked(ctx, env, st, pos, all)
+}
+
+// listParked prints the parked users.
+func listParked(ctx context.Context, env *runEnv, st store.Backend, asJSON bool) error {
+	ps, err := st.ListParked(ctx)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		if ps == nil {
+			ps = []bridge.Parked{}
+		}
+		enc := json.NewEncoder(env.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(ps)
+	}
+	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SLACK USER\tSINCE\tREASON")
+	for _, p := range ps {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", p.UserID, p.Since.UTC().Format(time.RFC3339), p.Reason)
+	}
+	return tw.Flush()
+}
+
+// retryParked un-parks one user, or all.
+func retryParked(ctx context.Context, env *runEnv, st store.Backend, pos []string, all bool) error {
+	switch {
+	case all && len(pos) > 0:
+		return usageError{"parked retry takes a Slack user id or --all, not both\n" + parkedUsage}
+	case all:
 		ps, err := st.ListParked(ctx)
 		if err != nil {
 			return err
 		}
-		if asJSON {
-			if ps == nil {
-				ps = []bridge.Parked{}
-			}
-			enc := json.NewEncoder(env.stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(ps)
-		}
-		tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "SLACK USER\tSINCE\tREASON")
+		n := 0
 		for _, p := range ps {
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", p.UserID, p.Since.UTC().Format(time.RFC3339), p.Reason)
-		}
-		return tw.Flush()
-	case "retry":
-		switch {
-		case all && len(pos) > 0:
-			return usageError{"parked retry takes a Slack user id or --all, not both\n" + parkedUsage}
-		case all:
-			ps, err := st.ListParked(ctx)
+			ok, err := st.Unpark(ctx, p.UserID, time.Now())
 			if err != nil {
 				return err
 			}
-			n := 0
-			for _, p := range ps {
-				ok, err := st.Unpark(ctx, p.UserID, time.Now())
-				if err != nil {
-					return err
-				}
-				if ok {
-					n++
-				}
+			if ok {
+				n++
 			}
-			fmt.Fprintf(env.stdout, "%d parked user(s) will be retried\n", n)
-		case len(pos) == 1:
-			if !bridge.ValidSlackUserID(pos[0]) {
-				return usageError{fmt.Sprintf("%q is not a Slack user id: want U or W followed by letters and digits", pos[0])}
-			}
-			ok, err := st.Unpark(ctx, pos[0], time.Now())
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return fmt.Errorf("%s is not parked", pos[0])
-			}
-			fmt.Fprintf(env.stdout, "%s will be retried\n", pos[0])
-		default:
-			return usageError{"parked retry needs a Slack user id or --all\n" + parkedUsage}
 		}
+		fmt.Fprintf(env.stdout, "%d parked user(s) will be retried\n", n)
+	case len(pos) == 1:
+		if !bridge.ValidSlackUserID(pos[0]) {
+			return usageError{fmt.Sprintf("%q is not a Slack user id: want U or W followed by letters and digits", pos[0])}
+		}
+		ok, err := st.Unpark(ctx, pos[0], time.Now())
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("%s is not parked", pos[0])
+		}
+		fmt.Fprintf(env.stdout, "%s will be retried\n", pos[0])
+	default:
+		return usageError{"parked retry needs a Slack user id or --all\n" + parkedUsage}
 	}
 	return nil
 }

@@ -3,9 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -251,10 +248,10 @@ func (d *doctor) checkIntake(ctx context.Context, cfg *Config) {
 		d.fail("public url", "give an absolute https URL ending in /slack/events", "%v", err)
 		return
 	}
-	ts, sig := signSlack(secret, time.Now(), body)
+	ts := time.Now().Unix()
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Slack-Request-Timestamp", ts)
-	req.Header.Set("X-Slack-Signature", sig)
+	req.Header.Set("X-Slack-Request-Timestamp", strconv.FormatInt(ts, 10))
+	req.Header.Set("X-Slack-Signature", slackhandler.Sign(secret, ts, body))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		d.fail("public url", "make the URL reachable from the internet (load balancer, DNS, TLS) and point it at the bridge", "%v", err)
@@ -293,15 +290,6 @@ func socketModeReachable(ctx context.Context, cfg *Config) error {
 		return errors.New("apps.connections.open gave no URL")
 	}
 	return nil
-}
-
-// signSlack signs a request body the way Slack does, so doctor can talk to
-// the bridge's public URL as Slack would.
-func signSlack(secret string, ts time.Time, body []byte) (tsHeader, sigHeader string) {
-	tsHeader = strconv.FormatInt(ts.Unix(), 10)
-	mac := hmac.New(sha256.New, []byte(secret))
-	fmt.Fprintf(mac, "v0:%s:%s", tsHeader, body)
-	return tsHeader, "v0=" + hex.EncodeToString(mac.Sum(nil))
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
