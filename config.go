@@ -150,7 +150,6 @@ var azureSettings = []struct {
 // Groups of settings that commands declare.
 var (
 	storeSettings     = []string{"REDIS_URL", "STATUSBRIDGE_DATA_DIR"}
-	logSettings       = []string{"STATUSBRIDGE_LOG_FORMAT", "STATUSBRIDGE_LOG_LEVEL"}
 	slackAPISettings  = []string{"SLACK_BOT_TOKEN", "SLACK_API_URL", "SLACK_ALLOWED_TEAMS"}
 	graphSettings     = []string{"STATUSBRIDGE_GRAPH_URL", "STATUSBRIDGE_GRAPH_SCOPE", "STATUSBRIDGE_DISABLE_INSTANCE_DISCOVERY", "STATUSBRIDGE_MANAGED_IDENTITY", "STATUSBRIDGE_GRAPH_RATE"}
 	discoverySettings = []string{"STATUSBRIDGE_EMAIL_DOMAIN_MAP", "STATUSBRIDGE_MAPPING_MAX_AGE", "STATUSBRIDGE_NEGATIVE_CACHE"}
