@@ -24,6 +24,7 @@ echo "test.sh: Kubernetes manifests"
 STATICCHECK="honnef.co/go/tools/cmd/staticcheck@v0.8.2" # 2026.2.2, built for Go 1.26
 echo "test.sh: staticcheck ($STATICCHECK)"
 go run "$STATICCHECK" ./...
+(cd deploy/validate && go run "$STATICCHECK" ./...)
 
 # Every fuzz target briefly (Go fuzzes one target per invocation); the seed
 # corpora under testdata/fuzz already ran as tests above.
