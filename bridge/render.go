@@ -69,7 +69,8 @@ func Truncate(s string, max int) string {
 			cut--
 		}
 	}
-	return strings.TrimRightFunc(string(runes[:cut]), unicode.IsSpace) + "…"
+	// Trailing spaces go, and with them a joiner they would have left bare.
+	return strings.TrimRightFunc(string(runes[:cut]), func(r rune) bool { return unicode.IsSpace(r) || r == '\u200d' }) + "…"
 }
 
 // continues reports whether r attaches to the rune before it.

@@ -19,3 +19,26 @@ echo "test.sh: go test (unit, store conformance, end-to-end through the built bi
 go test -count=1 -timeout 40m ./...
 echo "test.sh: Kubernetes manifests"
 (cd deploy/validate && go test -count=1 ./...)
+
+# staticcheck, pinned; the first run compiles it and type-checks the module.
+STATICCHECK="honnef.co/go/tools/cmd/staticcheck@v0.8.2" # 2026.2.2, built for Go 1.26
+echo "test.sh: staticcheck ($STATICCHECK)"
+go run "$STATICCHECK" ./...
+(cd deploy/validate && go run "$STATICCHECK" ./...)
+
+# Every fuzz target briefly (Go fuzzes one target per invocation); the seed
+# corpora under testdata/fuzz already ran as tests above.
+FUZZTIME="${FUZZTIME:-10s}"
+grep -rl --include='*_test.go' '^func Fuzz' --exclude-dir=deploy . | sort | while read -r file; do
+  for target in $(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$file"); do
+    pkg="./$(dirname "${file#./}")"; pkg="${pkg%/.}"
+    start=$(date +%s)
+    if log=$(go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$pkg" 2>&1); then
+      echo "test.sh: fuzz $pkg $target: ok ($(( $(date +%s) - start ))s)"
+    else
+      echo "test.sh: fuzz $pkg $target: FAILED"
+      echo "$log"
+      exit 1
+    fi
+  done
+done

@@ -594,9 +594,8 @@ func TestSocketShutdownSkipsBacklog(t *testing.T) {
 	f := startSocket(t)
 	gate, entered := make(chan struct{}), make(chan string, inFlight+backlog)
 	f.store.set(func(s *memStore) { s.gate, s.entered = gate, entered })
-	var envs []string
 	for i := range inFlight + backlog {
-		envs = append(envs, f.sock.Push(socketEvent(fmt.Sprintf("Ev0BACK%02d", i), "U024BE7LH", "Busy")))
+		f.sock.Push(socketEvent(fmt.Sprintf("Ev0BACK%02d", i), "U024BE7LH", "Busy"))
 	}
 	for range inFlight {
 		<-entered

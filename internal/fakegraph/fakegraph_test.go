@@ -91,7 +91,8 @@ func TestStandIn(t *testing.T) {
 		t.Errorf("current = %+v, %v", cur, ok)
 	}
 	s.FailNext(2, 429, "3")
-	if post(t, s, tok, "u1", ok, false) != 429 || post(t, s, tok, "u1", ok, false) != 429 || post(t, s, tok, "u1", ok, false) != 200 {
+	first, second, third := post(t, s, tok, "u1", ok, false), post(t, s, tok, "u1", ok, false), post(t, s, tok, "u1", ok, false)
+	if first != 429 || second != 429 || third != 200 {
 		t.Error("FailNext not honoured")
 	}
 	okN, thr, failed := s.Counts()
