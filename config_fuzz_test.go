@@ -35,6 +35,8 @@ var settingField = map[string]func(c *Config) any{
 	"STATUSBRIDGE_TEAMS_CONFLICT":             func(c *Config) any { return c.TeamsConflict },
 	"STATUSBRIDGE_MIRROR_DEFAULT":             func(c *Config) any { return c.MirrorDefault },
 	"STATUSBRIDGE_GRAPH_RATE":                 func(c *Config) any { return c.GraphRate },
+	"STATUSBRIDGE_GRAPH_RATE_MAX":             func(c *Config) any { return c.GraphRateMax },
+	"STATUSBRIDGE_CLOUD":                      func(c *Config) any { return c.Cloud },
 	"STATUSBRIDGE_EMAIL_DOMAIN_MAP":           func(c *Config) any { return c.EmailDomainMap },
 	"STATUSBRIDGE_MAPPING_MAX_AGE":            func(c *Config) any { return c.MappingMaxAge },
 	"STATUSBRIDGE_NEGATIVE_CACHE":             func(c *Config) any { return c.NegativeCache },
