@@ -138,6 +138,8 @@ func TestPauseAndResumeBySlashCommand(t *testing.T) {
 	before := len(w.graph.StatusCalls())
 	reads := w.graph.PresenceReads().Calls
 	w.change(t, p, alice, "In a meeting")
+	// users.info shows what the events said (resume reads it).
+	w.slack.AddUser(slacktest.User{ID: alice, TeamID: team, Email: "alice@corp.example", StatusText: "In a meeting"})
 	eventually(t, 30*time.Second, "the paused change to be taken", func() bool {
 		return strings.Contains(scrape(t, p), `statusbridge_updates_skipped_total{reason="not mirrored"}`)
 	})

@@ -254,3 +254,45 @@ func TestSocketModeStoreDown(t *testing.T) {
 		t.Error("the envelope was not redelivered")
 	}
 }
+
+// TestSocketModeEmployeeControls: /teams-status and the App Home button over
+// Socket Mode: the ack carries the command's reply, a click pauses and the
+// bridge clears its message, App Home is published.
+func TestSocketModeEmployeeControls(t *testing.T) {
+	w := newSocketWorld(t)
+	w.env = withoutSigningSecret(w.env)
+	// users.info shows the status the events said (resume reads it).
+	w.api.AddUser(slacktest.User{ID: alice, TeamID: team, Email: "alice@corp.example", StatusText: "Lunch"})
+	mustCLI(t, w.env, "mapping", "set", alice, aliceID)
+	p := startServe(t, w.env)
+	eventually(t, 15*time.Second, "Socket Mode to connect", p.ready)
+	w.sock.Push(event("user_status_changed", nextEventID(), alice, time.Now().Add(-time.Minute), "Lunch", "", 0))
+	w.waitCalls(t, aliceID, 1)
+
+	reply, err := w.sock.SlashCommand(slacktest.SlashCommandPayload(team, "", alice, "show"), 10*time.Second)
+	if err != nil || !strings.Contains(string(reply), "mirrored") || !strings.Contains(string(reply), aliceID) {
+		t.Fatalf("show: ack payload %s, err %v", reply, err)
+	}
+	if _, err := w.sock.PushAndWait("events_api", slacktest.AppHomeOpened(nextEventID(), team, "", alice, "home", time.Now()), 10*time.Second); err != nil {
+		t.Fatalf("app_home_opened: %v", err)
+	}
+	eventually(t, 15*time.Second, "App Home published", func() bool {
+		v := w.api.Published()
+		return len(v) >= 1 && v[len(v)-1].UserID == alice && strings.Contains(v[len(v)-1].Text, "mirrored")
+	})
+	if _, err := w.sock.Interactive(slacktest.BlockActions(team, "", alice, "statusbridge_pause"), 10*time.Second); err != nil {
+		t.Fatalf("click: %v", err)
+	}
+	eventually(t, 30*time.Second, "the pause to clear Teams and refresh App Home", func() bool {
+		c, v := w.contents(aliceID), w.api.Published()
+		return len(c) == 2 && c[1] == "" && strings.Contains(v[len(v)-1].Text, "paused")
+	})
+	reply, err = w.sock.SlashCommand(slacktest.SlashCommandPayload(team, "", alice, "resume"), 10*time.Second)
+	if err != nil || !strings.Contains(string(reply), "mirrored") {
+		t.Fatalf("resume: ack payload %s, err %v", reply, err)
+	}
+	eventually(t, 30*time.Second, "resume to apply the status again", func() bool {
+		c := w.contents(aliceID)
+		return len(c) == 3 && c[2] == "Lunch"
+	})
+}
