@@ -300,6 +300,14 @@ func TestThrottleBurst(t *testing.T) {
 	if share429 > 0.02 {
 		t.Errorf("%.2f%% of calls were throttled, want at most 2%%", 100*share429)
 	}
+	// Reading what Teams shows before each write is batched: one read covers
+	// up to 650 accounts, the users due next included.
+	reads := w.graph.PresenceReads()
+	t.Logf("presence reads: %d calls for %d accounts (%d changes; N/650 = %.1f)", reads.Calls, reads.IDs, nUsers, float64(nUsers)/650)
+	// Each of the 2 replicas reads ahead on its own: N/650 each, plus a few.
+	if limit := 2*nUsers/650 + 20; reads.Calls > limit {
+		t.Errorf("%d presence reads for a burst of %d changes, want at most %d", reads.Calls, nUsers, limit)
+	}
 }
 
 // TestRedisCluster: the basic flow on a three-master Redis Cluster, with two

@@ -286,3 +286,35 @@ func TestRemovedMappingClearsTheAccount(t *testing.T) {
 		t.Fatalf("users show after mapping rm:\n%s", out)
 	}
 }
+
+// TestOptInAndDeactivation: with STATUSBRIDGE_MIRROR_DEFAULT=off only an
+// employee who chose resume is mirrored; a user deactivated in Slack has the
+// bridge's message cleared.
+func TestOptInAndDeactivation(t *testing.T) {
+	w := newPeopleWorld(t, "STATUSBRIDGE_MIRROR_DEFAULT=off")
+	p := startServe(t, w.env)
+	w.change(t, p, alice, "Lunch")
+	eventually(t, 30*time.Second, "the change of an employee who never opted in to be taken", func() bool {
+		return strings.Contains(scrape(t, p), `statusbridge_updates_skipped_total{reason="not mirrored"}`)
+	})
+	if n := len(w.okCalls(aliceID)); n != 0 {
+		t.Fatalf("an employee who never opted in cost %d call(s)", n)
+	}
+	if out := mustCLI(t, w.env, "users", "show", alice); !strings.Contains(out, "paused") {
+		t.Fatalf("users show:\n%s", out)
+	}
+	w.slack.AddUser(slacktest.User{ID: alice, TeamID: team, Email: "alice@corp.example", StatusText: "Lunch"})
+	if code, body := command(t, p, signingSecret, alice, "resume"); code != http.StatusOK || !strings.Contains(body, "mirrored") {
+		t.Fatalf("resume answered %d %s", code, body)
+	}
+	if c := w.waitCalls(t, aliceID, 1)[0]; c.Content != "Lunch" {
+		t.Fatalf("Graph got %q", c.Content)
+	}
+	if code, body := p.send(t, slacktest.DeactivatedEvent(nextEventID(), team, alice, time.Now().Add(time.Minute))); code != http.StatusOK {
+		t.Fatalf("deactivation answered %d %s", code, body)
+	}
+	eventually(t, 30*time.Second, "the deactivated user's message cleared", func() bool {
+		c := w.contents(aliceID)
+		return len(c) == 2 && c[1] == ""
+	})
+}
