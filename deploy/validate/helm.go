@@ -25,7 +25,7 @@ func RenderChart(dir, release, namespace, values string) (map[string]string, err
 		return nil, fmt.Errorf("loading the chart: %w", err)
 	}
 	if err := ch.Validate(); err != nil {
-		return nil, fmt.Errorf("Chart.yaml: %w", err)
+		return nil, fmt.Errorf("chart metadata (Chart.yaml): %w", err)
 	}
 	vals, err := chartutil.ReadValues([]byte(values))
 	if err != nil {
