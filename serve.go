@@ -16,6 +16,7 @@ import (
 	"github.com/statusbridge/statusbridge/mapping"
 	"github.com/statusbridge/statusbridge/slackhandler"
 	"github.com/statusbridge/statusbridge/store"
+	"github.com/statusbridge/statusbridge/tracing"
 )
 
 // serveLine is serve's command line: every setting but doctor's own.
@@ -62,10 +63,21 @@ type app struct {
 	allowOrg  func(team, enterprise string) bool
 	servers   []*http.Server
 	listeners []net.Listener
+	tracer    bridge.Tracer // nil: tracing is off
 }
 
 func serve(ctx context.Context, cfg *Config, env *runEnv, log *slog.Logger) error {
 	a := &app{cfg: cfg, log: log, reg: prometheus.NewRegistry()}
+	tracer, err := tracing.New(ctx, env.getenv)
+	if err != nil {
+		return err
+	}
+	if tracer != nil {
+		// Exported last, after the workers drained.
+		defer flushTraces(tracer, log)
+		log = slog.New(tracing.LogHandler(log.Handler()))
+		a.log, a.tracer = log, tracer
+	}
 	publisher, err := newPublisher(cfg, env.getenv, log)
 	if err != nil {
 		return err
@@ -125,6 +137,7 @@ func (a *app) wireEngine(ctx context.Context, env *runEnv, client *graphsync.Cli
 		Limiter:   a.st.Limiter(),
 		Log:       log,
 		Observer:  a.metrics,
+		Tracer:    a.tracer,
 		Workers:   cfg.Workers,
 		Lease:     cfg.Lease,
 		Grace:     cfg.ShutdownGrace,
@@ -148,7 +161,7 @@ func (a *app) wireIntake() {
 	mux := http.NewServeMux()
 	if cfg.SlackSigningSecret != "" {
 		opts := []slackhandler.Option{slackhandler.WithLogger(a.log), slackhandler.WithObserver(a.metrics),
-			slackhandler.WithControls(a.controls)}
+			slackhandler.WithControls(a.controls), slackhandler.WithTracer(a.tracer)}
 		if a.allowOrg != nil {
 			opts = append(opts, slackhandler.WithOrg(a.allowOrg))
 		}
@@ -163,7 +176,8 @@ func (a *app) wireIntake() {
 	})
 	if cfg.SlackAppToken != "" {
 		opts := []slackhandler.SocketOption{slackhandler.WithSocketLogger(a.log), slackhandler.WithStaleAfter(cfg.SocketStaleAfter),
-			slackhandler.WithSocketObserver(newSocketMetrics(a.reg)), slackhandler.WithSocketControls(a.controls)}
+			slackhandler.WithSocketObserver(newSocketMetrics(a.reg)), slackhandler.WithSocketControls(a.controls),
+			slackhandler.WithSocketTracer(a.tracer)}
 		if a.allowOrg != nil {
 			opts = append(opts, slackhandler.WithSocketOrg(a.allowOrg))
 		}
@@ -273,6 +287,15 @@ func (a *app) run(ctx context.Context) error {
 	<-workDone
 	log.Info("stopped")
 	return runErr
+}
+
+// flushTraces exports the spans still buffered, within a few seconds.
+func flushTraces(t *tracing.Tracer, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := t.Shutdown(ctx); err != nil {
+		log.Warn("could not export the last traces", "err", err)
+	}
 }
 
 func newServer(addr string, h http.Handler) *http.Server {

@@ -29,6 +29,9 @@ type Change struct {
 	Deactivated bool `json:"deactivated,omitempty"`
 	// EventType is Slack's event type (user_status_changed, user_change), for metrics.
 	EventType string `json:"event_type,omitempty"`
+	// Trace is the W3C traceparent of the span that submitted the change,
+	// so that the worker's spans continue its trace across the queue.
+	Trace string `json:"trace,omitempty"`
 }
 
 // ChangeSource says where a change came from; metrics label by it.

@@ -67,6 +67,8 @@ type Engine struct {
 	Log     *slog.Logger
 	// Observer, when set, receives events for metrics.
 	Observer Observer
+	// Tracer, when set, traces each change from Submit to the Graph write.
+	Tracer Tracer
 	// Now is the clock; it defaults to time.Now.
 	Now func() time.Time
 	// Workers is the number of concurrent workers (default 4).
@@ -137,8 +139,13 @@ func (e *Engine) init() {
 // Submit validates a change and stores it durably. When it returns a nil
 // error the change will reach Teams, whatever crashes afterwards; only then
 // may Slack be acknowledged.
-func (e *Engine) Submit(ctx context.Context, c Change) (SubmitOutcome, error) {
+func (e *Engine) Submit(ctx context.Context, c Change) (out SubmitOutcome, err error) {
 	e.init()
+	ctx, end := e.span(ctx, SpanSubmit, "user", c.UserID, "event_id", c.EventID, "source", string(c.Source))
+	defer func() { end(err) }()
+	if e.Tracer != nil {
+		c.Trace = e.Tracer.Inject(ctx)
+	}
 	start := time.Now()
 	if err := c.Validate(); err != nil {
 		e.Observer.Submitted(c, "invalid", time.Since(start))
@@ -146,11 +153,11 @@ func (e *Engine) Submit(ctx context.Context, c Change) (SubmitOutcome, error) {
 	}
 	now := e.Now()
 	if t, ok := SaneEventTime(c.EventTime, now); !ok {
-		e.Log.Warn("change dated in the future; ordered by its arrival instead", "user", c.UserID,
+		e.Log.WarnContext(ctx, "change dated in the future; ordered by its arrival instead", "user", c.UserID,
 			"event_id", c.EventID, "event_time", c.EventTime.UTC().Format(time.RFC3339), "source", c.Source)
 		c.EventTime = t
 	}
-	out, err := e.Queue.Submit(ctx, c, now)
+	out, err = e.Queue.Submit(ctx, c, now)
 	if err != nil {
 		e.Observer.Submitted(c, "error", time.Since(start))
 		return 0, err
@@ -252,13 +259,13 @@ func (e *Engine) fail(ctx context.Context, log *slog.Logger, j Job, err error, g
 	case Park:
 		count("permanent")
 		e.Observer.Parked()
-		log.Warn("user parked", "reason", d.Reason)
+		log.WarnContext(ctx, "user parked", "reason", d.Reason)
 		e.record(ctx, log, func(rec context.Context) error { return e.Queue.Park(rec, j, d.Reason, now) })
 	default:
 		count("transient")
 		// Log when the error changes, not on every attempt.
 		if d.Reason != j.LastError {
-			log.Warn("update failed; will retry", "err", d.Reason, "attempt", d.Attempts, "after", d.After)
+			log.WarnContext(ctx, "update failed; will retry", "err", d.Reason, "attempt", d.Attempts, "after", d.After)
 		}
 		e.record(ctx, log, func(rec context.Context) error { return e.Queue.Retry(rec, j, now.Add(d.After), d.Attempts, d.Reason) })
 	}

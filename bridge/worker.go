@@ -40,6 +40,8 @@ func Mirrors(j Job, optIn bool) (bool, string) {
 // Process carries one claimed job to Teams and records the outcome in the queue.
 func (e *Engine) Process(ctx context.Context, j Job) {
 	e.init()
+	ctx, end := e.processSpan(ctx, j)
+	defer end(nil)
 	// Finish well inside the lease, so no other worker takes the user meanwhile.
 	ctx, cancel := context.WithTimeout(ctx, e.Lease*2/3)
 	defer cancel()
@@ -123,7 +125,9 @@ func (e *Engine) apply(ctx context.Context, log *slog.Logger, j Job, entra strin
 		owned.EntraID, owned.SlackUserID = entra, j.UserID
 	}
 	if e.presence != nil && e.Owners != nil {
-		shown, known, err := e.presence.read(ctx, entra, owned.Touched)
+		pctx, pend := e.span(ctx, SpanPresence, "entra_id", entra)
+		shown, known, err := e.presence.read(pctx, entra, owned.Touched)
+		pend(err)
 		if err != nil {
 			e.penalize(ctx, log, err)
 			e.fail(ctx, log, j, fmt.Errorf("reading Teams presence: %w", err), false)
@@ -162,14 +166,17 @@ func (e *Engine) write(ctx context.Context, log *slog.Logger, j Job, entra strin
 			return
 		}
 	}
-	if err := e.Publisher.SetStatusMessage(ctx, entra, msg); err != nil {
+	wctx, wend := e.span(ctx, SpanWrite, "entra_id", entra, "clear", msg.Clear())
+	err := e.Publisher.SetStatusMessage(wctx, entra, msg)
+	wend(err)
+	if err != nil {
 		e.fail(ctx, log, j, err, true)
 		return
 	}
 	e.Observer.GraphCall("ok")
 	now := e.Now()
 	if msg.Clear() {
-		log.Info("status cleared in Teams", "entra_id", entra)
+		log.InfoContext(ctx, "status cleared in Teams", "entra_id", entra)
 		if e.Owners != nil {
 			// Nothing of the bridge's is left there; the record keeps when
 			// the call was made, so older reads of Teams are not trusted.
@@ -180,7 +187,7 @@ func (e *Engine) write(ctx context.Context, log *slog.Logger, j Job, entra strin
 		if !msg.Expiry.IsZero() {
 			args = append(args, "expiry_utc", msg.Expiry.UTC().Format(time.RFC3339))
 		}
-		log.Info("status set in Teams", args...)
+		log.InfoContext(ctx, "status set in Teams", args...)
 		if e.Owners != nil {
 			e.record(ctx, log, func(rec context.Context) error { return e.Owners.PutOwned(rec, owned.Confirm(msg.Content, now)) })
 		}
@@ -193,7 +200,7 @@ func (e *Engine) hold(ctx context.Context, log *slog.Logger, j Job, entra, shown
 	e.Observer.Held()
 	if !SameContent(j.Held, shown) {
 		// Log once per message, not on every recheck.
-		log.Info("Teams shows a message a person set; leaving it alone until it is gone", "entra_id", entra)
+		log.InfoContext(ctx, "Teams shows a message a person set; leaving it alone until it is gone", "entra_id", entra)
 	}
 	recheck := e.Now().Add(e.HeldRecheck)
 	e.record(ctx, log, func(rec context.Context) error { return e.Queue.Hold(rec, j, foldSpace(shown), recheck) })

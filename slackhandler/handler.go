@@ -102,6 +102,7 @@ type Handler struct {
 	obs           Observer
 	submitTimeout time.Duration
 	ctl           controller
+	tracer        bridge.Tracer
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -269,7 +270,9 @@ func (h *Handler) serveForm(w http.ResponseWriter, ctx context.Context, body []b
 }
 
 func (h *Handler) submit(w http.ResponseWriter, ctx context.Context, log *slog.Logger, ev Event) {
+	ctx, end := intakeSpan(ctx, h.tracer, SpanHTTPIntake, ev)
 	c, err := ev.StatusChange("http")
+	defer func() { end(err) }()
 	if err != nil {
 		// Retrying the same payload cannot help.
 		log.Warn("slack status event rejected", "event_type", ev.InnerType, "err", err)

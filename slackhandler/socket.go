@@ -140,6 +140,7 @@ type SocketRunner struct {
 	mu       sync.Mutex
 	liveSig  chan struct{} // closed and replaced whenever a connection becomes live
 	ctl      controller
+	tracer   bridge.Tracer
 }
 
 // NewSocketRunner returns a runner that opens connections with appToken
@@ -710,7 +711,9 @@ func (r *SocketRunner) processEvent(ctx context.Context, log *slog.Logger, m soc
 			"user_team", team, "user_enterprise", enterprise)
 		return "foreign_team"
 	}
+	ctx, end := intakeSpan(ctx, r.tracer, SpanSocketIntake, ev)
 	ch, err := ev.StatusChange("socket")
+	defer func() { end(err) }()
 	if err != nil {
 		// Delivering it again cannot help.
 		log.Warn("slack status event rejected", "event_type", ev.InnerType, "err", err)
