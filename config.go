@@ -309,6 +309,16 @@ func secretValues(args []string, getenv func(string) string) []string {
 			add(getenv(a.env))
 		}
 	}
+	// OpenTelemetry exporter headers often carry an API key: "k=v,k2=v2".
+	for _, env := range []string{"OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"} {
+		v := getenv(env)
+		add(v)
+		for _, kv := range strings.Split(v, ",") {
+			if _, val, ok := strings.Cut(kv, "="); ok {
+				add(strings.TrimSpace(val))
+			}
+		}
+	}
 	return out
 }
 

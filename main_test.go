@@ -33,13 +33,14 @@ func TestRedactorWithoutSecretsPassesThrough(t *testing.T) {
 
 func TestSecretValuesIncludeRedisPassword(t *testing.T) {
 	env := map[string]string{
-		"SLACK_SIGNING_SECRET": "signing-secret-1",
-		"REDIS_URL":            "redis://:redis-password-1@127.0.0.1:6379/0",
-		"SLACK_API_URL":        "https://slack.com/api/",
-		"AZURE_CLIENT_SECRET":  "azure-secret-1",
+		"SLACK_SIGNING_SECRET":       "signing-secret-1",
+		"REDIS_URL":                  "redis://:redis-password-1@127.0.0.1:6379/0",
+		"SLACK_API_URL":              "https://slack.com/api/",
+		"AZURE_CLIENT_SECRET":        "azure-secret-1",
+		"OTEL_EXPORTER_OTLP_HEADERS": "api-key=otel-api-key-1,x-team=ops",
 	}
 	got := secretValues(nil, func(k string) string { return env[k] })
-	for _, want := range []string{"signing-secret-1", "redis-password-1", "azure-secret-1", env["REDIS_URL"]} {
+	for _, want := range []string{"signing-secret-1", "redis-password-1", "azure-secret-1", env["REDIS_URL"], "otel-api-key-1"} {
 		if !slices.Contains(got, want) {
 			t.Errorf("secretValues() = %q, missing %q", got, want)
 		}
