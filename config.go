@@ -392,11 +392,11 @@ func integer(field func(*Config) *int, lo, hi int) func(*Config, string) error {
 // duration parses a duration from lo to hi; with zeroOff, "0" (off) too.
 func duration(field func(*Config) *time.Duration, lo, hi time.Duration, zeroOff bool) func(*Config, string) error {
 	return func(c *Config, v string) error {
-		if zeroOff && v == "0" {
+		d, err := time.ParseDuration(v)
+		if zeroOff && (v == "0" || (err == nil && d == 0)) {
 			*field(c) = 0
 			return nil
 		}
-		d, err := time.ParseDuration(v)
 		if err != nil || d < lo || d > hi {
 			if zeroOff {
 				return fmt.Errorf("want 0 (off) or a duration such as 6h, from %s to %s", lo, hi)
