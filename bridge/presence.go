@@ -136,10 +136,8 @@ func (b *presenceBatcher) loop() {
 func (b *presenceBatcher) call(ids []string) (map[string]string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
 	defer cancel()
-	if b.limiter != nil {
-		if err := b.limiter.Wait(ctx); err != nil {
-			return nil, &TransientError{Reason: "rate limiter: " + err.Error(), Err: err}
-		}
+	if err := waitTurn(ctx, b.limiter); err != nil {
+		return nil, err
 	}
 	got, err := b.reader.StatusMessages(ctx, ids)
 	if b.observe != nil {

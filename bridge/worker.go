@@ -160,11 +160,9 @@ func (e *Engine) write(ctx context.Context, log *slog.Logger, j Job, entra strin
 			return
 		}
 	}
-	if e.Limiter != nil {
-		if err := e.Limiter.Wait(ctx); err != nil {
-			e.fail(ctx, log, j, &TransientError{Reason: "rate limiter: " + err.Error(), Err: err}, false)
-			return
-		}
+	if err := waitTurn(ctx, e.Limiter); err != nil {
+		e.fail(ctx, log, j, err, false)
+		return
 	}
 	wctx, wend := e.span(ctx, SpanWrite, "entra_id", entra, "clear", msg.Clear())
 	err := e.Publisher.SetStatusMessage(wctx, entra, msg)
@@ -259,10 +257,8 @@ func (e *Engine) releaseOne(ctx context.Context, log *slog.Logger, o Owned, why 
 		return fmt.Errorf("reading Teams presence: %w", err)
 	}
 	if known && foldSpace(shown) != "" && o.Owns(shown) {
-		if e.Limiter != nil {
-			if err := e.Limiter.Wait(ctx); err != nil {
-				return &TransientError{Reason: "rate limiter: " + err.Error(), Err: err}
-			}
+		if err := waitTurn(ctx, e.Limiter); err != nil {
+			return err
 		}
 		if err := e.Publisher.SetStatusMessage(ctx, o.EntraID, Message{}); err != nil {
 			var perm *PermanentError
@@ -289,4 +285,16 @@ func (e *Engine) penalize(ctx context.Context, log *slog.Logger, err error) {
 	if perr := e.Limiter.Penalize(ctx, thr.RetryAfter); perr != nil {
 		log.Warn("could not tighten the rate limiter", "err", perr)
 	}
+}
+
+// waitTurn waits for the shared Graph limiter (none: no wait); a wait that
+// fails is a transient error, tried again later.
+func waitTurn(ctx context.Context, l Limiter) error {
+	if l == nil {
+		return nil
+	}
+	if err := l.Wait(ctx); err != nil {
+		return &TransientError{Reason: "rate limiter: " + err.Error(), Err: err}
+	}
+	return nil
 }
