@@ -29,6 +29,11 @@ type Change struct {
 	Deactivated bool `json:"deactivated,omitempty"`
 	// EventType is Slack's event type (user_status_changed, user_change), for metrics.
 	EventType string `json:"event_type,omitempty"`
+	// Observation tells apart changes read from Teams: each new message a
+	// poll sees is a new change to carry to Slack, even when its text equals
+	// an earlier one's (the person may have changed Slack meanwhile). Empty
+	// for changes from Slack.
+	Observation string `json:"observation,omitempty"`
 	// Trace is the W3C traceparent of the span that submitted the change,
 	// so that the worker's spans continue its trace across the queue.
 	Trace string `json:"trace,omitempty"`

@@ -82,9 +82,9 @@ type userRec struct {
 }
 
 // sameAsks reports whether two changes ask the same of Teams: equal status
-// content and the same deactivation.
+// content, the same deactivation and the same Teams observation.
 func sameAsks(a, b bridge.Change) bool {
-	return a.Status == b.Status && a.Deactivated == b.Deactivated
+	return a.Status == b.Status && a.Deactivated == b.Deactivated && a.Observation == b.Observation
 }
 
 // nanos turns t into the due index's clock; times before 1970 count as 0.

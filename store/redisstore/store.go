@@ -177,7 +177,7 @@ func timeKey(t time.Time) string {
 
 // fingerprint identifies what a change asks of Teams: changes with equal
 // fingerprints render the same and stop mirroring alike. A deactivation
-// counts; other changes keep the fingerprint of their status alone, as
+// counts, and so does a Teams observation; other changes keep the fingerprint of their status alone, as
 // stored before deactivations counted.
 func fingerprint(c bridge.Change) (string, error) {
 	b, err := json.Marshal(c.Status)
@@ -186,6 +186,9 @@ func fingerprint(c bridge.Change) (string, error) {
 	}
 	if c.Deactivated {
 		b = append(b, "\x00deactivated"...)
+	}
+	if c.Observation != "" {
+		b = append(b, "\x00observation:"+c.Observation...)
 	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:16]), nil
