@@ -62,6 +62,15 @@ type Engine struct {
 	// HeldRecheck is how often Teams is read again for a held user
 	// (default 10 min); the next Slack change checks at once.
 	HeldRecheck time.Duration
+	// SlackOwners, when set (Teams → Slack is on), keeps per Slack user what
+	// the bridge wrote to their Slack status, keyed by the Slack user id:
+	// Submit recognises Slack's echo of those writes and does not carry it
+	// back to Teams.
+	SlackOwners OwnershipStore
+	// Seen, when set (Teams → Slack is on), dates the messages people typed
+	// in Teams; a newer change from Slack then replaces such a message
+	// instead of being held: the most recent human change wins.
+	Seen SeenStore
 	// Limiter, when set, spaces every Graph call.
 	Limiter Limiter
 	Log     *slog.Logger
@@ -89,6 +98,10 @@ type Engine struct {
 	// Grace is how long work in flight may go on after Run's context ends
 	// (default: until it finishes, bounded by the lease).
 	Grace time.Duration
+
+	// process, when set, replaces Process for claimed jobs (the Teams →
+	// Slack flow runs its own jobs on this worker loop).
+	process func(context.Context, Job)
 
 	once     sync.Once
 	wake     chan struct{}
@@ -157,10 +170,31 @@ func (e *Engine) Submit(ctx context.Context, c Change) (out SubmitOutcome, err e
 			"event_id", c.EventID, "event_time", c.EventTime.UTC().Format(time.RFC3339), "source", c.Source)
 		c.EventTime = t
 	}
+	var slackOwned Owned
+	bridgeShown := false
+	if e.SlackOwners != nil {
+		o, echo, shown, err := e.slackSide(ctx, c)
+		if err != nil {
+			e.Observer.Submitted(c, "error", time.Since(start))
+			return 0, err
+		}
+		if echo {
+			e.Log.DebugContext(ctx, "Slack echoed the bridge's own status write; not carried to Teams", "user", c.UserID, "event_id", c.EventID)
+			e.Observer.Submitted(c, Echo.String(), time.Since(start))
+			return Echo, nil
+		}
+		slackOwned, bridgeShown = o, shown
+		if shown {
+			c = afterBridge(c, now)
+		}
+	}
 	out, err = e.Queue.Submit(ctx, c, now)
 	if err != nil {
 		e.Observer.Submitted(c, "error", time.Since(start))
 		return 0, err
+	}
+	if bridgeShown && out == Accepted {
+		e.noteSlackReplaced(ctx, slackOwned, now)
 	}
 	e.Observer.Submitted(c, out.String(), time.Since(start))
 	if out == Accepted {
@@ -223,6 +257,10 @@ func (e *Engine) worker(ctx, work context.Context) {
 			continue
 		}
 		for _, j := range jobs {
+			if e.process != nil {
+				e.process(work, j)
+				continue
+			}
 			e.Process(work, j)
 		}
 	}

@@ -19,6 +19,9 @@ const (
 	// Unchanged means the change equals the stored desired state (the
 	// user_change / user_status_changed pair, or a reconcile of an unchanged user).
 	Unchanged
+	// Echo means the change is Slack's event for the bridge's own write of
+	// the user's Slack status (Teams → Slack); it is not carried back to Teams.
+	Echo
 )
 
 func (o SubmitOutcome) String() string {
@@ -31,6 +34,8 @@ func (o SubmitOutcome) String() string {
 		return "stale"
 	case Unchanged:
 		return "unchanged"
+	case Echo:
+		return "echo"
 	}
 	return "unknown"
 }

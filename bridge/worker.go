@@ -102,7 +102,14 @@ func (e *Engine) Process(ctx context.Context, j Job) {
 func (e *Engine) apply(ctx context.Context, log *slog.Logger, j Job, entra string, complete func(*Applied)) {
 	now := e.Now()
 	msg := Render(j.Desired.Status, now)
-	if need, why := NeedsUpdate(j.Applied, entra, msg, now); !need {
+	applied := j.Applied
+	if j.Desired.Observation != "" {
+		// The change replaced the bridge's write in Slack of a message a
+		// person set in Teams: what was applied before says nothing of
+		// what Teams shows now.
+		applied = nil
+	}
+	if need, why := NeedsUpdate(applied, entra, msg, now); !need {
 		e.Observer.Skipped(string(why))
 		complete(nil)
 		return
@@ -134,11 +141,20 @@ func (e *Engine) apply(ctx context.Context, log *slog.Logger, j Job, entra strin
 			return
 		}
 		if known && !MayReplace(shown, owned) && !SameContent(shown, msg.Content) {
-			if !e.Overwrite {
-				e.hold(ctx, log, j, entra, shown)
+			newer, err := e.newerThanTeams(ctx, j, entra, shown)
+			if err != nil {
+				e.fail(ctx, log, j, &TransientError{Reason: "store: " + err.Error(), Err: err}, false)
 				return
 			}
-			log.Info("replacing a Teams message a person set (STATUSBRIDGE_TEAMS_CONFLICT=overwrite)", "entra_id", entra)
+			switch {
+			case newer:
+				log.Info("a newer Slack change replaces an older message a person set in Teams", "entra_id", entra)
+			case !e.Overwrite:
+				e.hold(ctx, log, j, entra, shown)
+				return
+			default:
+				log.Info("replacing a Teams message a person set (STATUSBRIDGE_TEAMS_CONFLICT=overwrite)", "entra_id", entra)
+			}
 		}
 		if known && msg.Clear() && foldSpace(shown) == "" {
 			// Nothing to clear: Teams already shows no message.
@@ -297,4 +313,21 @@ func waitTurn(ctx context.Context, l Limiter) error {
 		return &TransientError{Reason: "rate limiter: " + err.Error(), Err: err}
 	}
 	return nil
+}
+
+// newerThanTeams reports whether the job's change, made by a person in
+// Slack, is newer than the message a person set in Teams that Teams shows:
+// the poll of the Teams → Slack flow saw that message before the change was
+// made. A message no poll saw yet was set after the last poll, so it counts
+// as newer; reconcile passes and resumes are never newer (they are no new change of a person).
+func (e *Engine) newerThanTeams(ctx context.Context, j Job, entra, shown string) (bool, error) {
+	if e.Seen == nil || j.Desired.Source == SourceReconcile || j.Desired.Source == SourceControl {
+		return false, nil
+	}
+	seen, err := e.Seen.GetSeen(ctx, []string{entra})
+	if err != nil {
+		return false, err
+	}
+	s, ok := seen[entra]
+	return ok && SameContent(s.Content, shown) && s.At.Before(j.Desired.EventTime), nil
 }
