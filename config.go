@@ -21,6 +21,8 @@ type Config struct {
 	SlackAppToken      string
 	SlackBotToken      string
 	SlackAPIURL        string
+	// SlackAdminUserToken is a Slack admin's user token (xoxp-…) for Teams → Slack.
+	SlackAdminUserToken string
 	// SlackAllowedTeams lists T… and E… ids mirrored beside the installed one.
 	SlackAllowedTeams []string
 
@@ -44,6 +46,14 @@ type Config struct {
 	TeamsConflict string
 	// MirrorDefault is "on" or "off".
 	MirrorDefault string
+	// TeamsToSlack turns on the Teams → Slack flow.
+	TeamsToSlack bool
+	// TeamsPollInterval is how often Teams is read for Teams → Slack.
+	TeamsPollInterval time.Duration
+	// SlackProfileRate paces users.profile.set across replicas (per token).
+	SlackProfileRate Rate
+	// SlackProfileUserRate paces writes to one user's profile.
+	SlackProfileUserRate Rate
 
 	SocketStaleAfter  time.Duration
 	ReconcileInterval time.Duration
@@ -98,6 +108,8 @@ var settings = []setting{
 		help: "Slack Web API base URL; https (plain http only on loopback: the tokens never travel in clear text)"},
 	{env: "SLACK_ALLOWED_TEAMS", flag: "slack-allowed-teams", parse: teamList,
 		help: "Slack workspace (T…) and Enterprise Grid org (E…) ids whose users are mirrored, comma-separated; adds to the workspace or org that auth.test reports for SLACK_BOT_TOKEN (without a bot token, the only list)"},
+	{env: "SLACK_ADMIN_USER_TOKEN", flag: "slack-admin-user-token", secret: true, parse: text(func(c *Config) *string { return &c.SlackAdminUserToken }, prefixed("xoxp-")),
+		help: "a Slack admin's user token (xoxp-…, scope users.profile:write, paid plans) that sets employees' Slack status for Teams → Slack"},
 	{env: "REDIS_URL", flag: "redis-url", secret: true, parse: text(func(c *Config) *string { return &c.RedisURL }, redisURL),
 		help: "Redis to keep the queue and mappings in (redis://, rediss://, redis+sentinel://, redis+cluster://); unset: the embedded store in STATUSBRIDGE_DATA_DIR"},
 	{env: "STATUSBRIDGE_DATA_DIR", flag: "data-dir", def: "data", parse: text(func(c *Config) *string { return &c.DataDir }, nil),
@@ -132,6 +144,14 @@ var settings = []setting{
 		help: "a Teams message a person set (not the bridge): respect leaves it alone until it is gone, overwrite replaces it"},
 	{env: "STATUSBRIDGE_MIRROR_DEFAULT", flag: "mirror-default", def: "on", parse: text(func(c *Config) *string { return &c.MirrorDefault }, oneOf("on", "off")),
 		help: "on: every employee is mirrored unless they pause (/teams-status pause); off: only employees who chose /teams-status resume"},
+	{env: "STATUSBRIDGE_TEAMS_TO_SLACK", flag: "teams-to-slack", def: "false", isBool: true, parse: boolean(func(c *Config) *bool { return &c.TeamsToSlack }),
+		help: "also carry messages people set in Teams to their Slack status (polls Teams; needs SLACK_ADMIN_USER_TOKEN and Presence.Read.All); the most recent human change on either side wins"},
+	{env: "STATUSBRIDGE_TEAMS_POLL_INTERVAL", flag: "teams-poll-interval", def: "1m", parse: duration(func(c *Config) *time.Duration { return &c.TeamsPollInterval }, time.Second, time.Hour, false),
+		help: "how often Teams is read for Teams → Slack; each poll costs one Graph call per 650 mapped accounts"},
+	{env: "STATUSBRIDGE_SLACK_PROFILE_RATE", flag: "slack-profile-rate", def: "30/1m", parse: rate(func(c *Config) *Rate { return &c.SlackProfileRate }),
+		help: "Slack status writes allowed for the admin token across all replicas, as N/period; Slack allows about 30 profile updates a minute per token"},
+	{env: "STATUSBRIDGE_SLACK_PROFILE_USER_RATE", flag: "slack-profile-user-rate", def: "10/1m", parse: rate(func(c *Config) *Rate { return &c.SlackProfileUserRate }),
+		help: "Slack status writes allowed to one user's profile, as N/period; Slack allows about 10 a minute per user"},
 	{env: "STATUSBRIDGE_GRAPH_RATE", flag: "graph-rate", def: "1200/30s", parse: rate(func(c *Config) *Rate { return &c.GraphRate }),
 		help: "Graph calls allowed across all replicas, as N/period; Graph documents 1,500 presence calls / 30 s per app and tenant"},
 	{env: "STATUSBRIDGE_GRAPH_RATE_MAX", flag: "graph-rate-max", def: "10000/30s", parse: rate(func(c *Config) *Rate { return &c.GraphRateMax }),
@@ -166,6 +186,7 @@ var (
 	storeSettings     = []string{"REDIS_URL", "STATUSBRIDGE_DATA_DIR"}
 	slackAPISettings  = []string{"SLACK_BOT_TOKEN", "SLACK_API_URL", "SLACK_ALLOWED_TEAMS"}
 	graphSettings     = []string{"STATUSBRIDGE_CLOUD", "STATUSBRIDGE_GRAPH_URL", "STATUSBRIDGE_GRAPH_SCOPE", "STATUSBRIDGE_DISABLE_INSTANCE_DISCOVERY", "STATUSBRIDGE_MANAGED_IDENTITY", "STATUSBRIDGE_GRAPH_RATE", "STATUSBRIDGE_GRAPH_RATE_MAX"}
+	twoWaySettings    = []string{"STATUSBRIDGE_TEAMS_TO_SLACK", "STATUSBRIDGE_TEAMS_POLL_INTERVAL", "SLACK_ADMIN_USER_TOKEN", "STATUSBRIDGE_SLACK_PROFILE_RATE", "STATUSBRIDGE_SLACK_PROFILE_USER_RATE"}
 	discoverySettings = []string{"STATUSBRIDGE_EMAIL_DOMAIN_MAP", "STATUSBRIDGE_MAPPING_MAX_AGE", "STATUSBRIDGE_NEGATIVE_CACHE"}
 	allSettings       = func() []string {
 		var out []string
