@@ -28,10 +28,16 @@ type Backend interface {
 	bridge.OwnershipStore
 	bridge.ChoiceStore
 	bridge.Upcoming
+	bridge.SeenStore
+	bridge.Locker
 	// Limiter returns a client of the store's one Graph rate budget: every
 	// limiter of one store (and, for a shared store, of every replica) draws
 	// on the same budget, and a Penalize through one holds back all.
 	Limiter() bridge.Limiter
+	// FixedLimiter returns a client of the fixed rate name, n calls per per
+	// spread evenly, shared like Limiter by every client of that name and
+	// apart from the Graph budget (for Slack's per-token limits).
+	FixedLimiter(name string, n int, per time.Duration) bridge.Limiter
 	// Kind names the backend ("redis", "embedded") for logs and metrics.
 	Kind() string
 	// Ping checks that the store answers (for /readyz).
@@ -39,6 +45,28 @@ type Backend interface {
 	// Close releases the store; later calls fail with an error, and a second
 	// Close is harmless.
 	Close() error
+}
+
+// Namespace returns a second, separate set of records of b (its own queue,
+// admin view, mappings, owned records, choices and seen records) over b's
+// connection or file; closing it leaves b open, and it shares b's limiters.
+// name is 1 to 32 lower-case letters, digits or '-'.
+func Namespace(b Backend, name string) (Backend, error) {
+	switch s := b.(type) {
+	case *redisstore.Store:
+		ns, err := s.Namespace(name)
+		if err != nil {
+			return nil, err
+		}
+		return ns, nil
+	case *embedded.Store:
+		ns, err := s.Namespace(name)
+		if err != nil {
+			return nil, err
+		}
+		return ns, nil
+	}
+	return nil, fmt.Errorf("store namespace %q: the %T backend has no namespaces", name, b)
 }
 
 // ConfigChecker is implemented by backends that can check their server's

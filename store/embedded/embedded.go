@@ -127,6 +127,15 @@ type Store struct {
 	closed    bool
 	serveLock func() error // releases serve.lock; nil when Shared
 	limiter   *Limiter
+
+	// parent is the store a namespace shares its file, lock and limiters
+	// with (nil for the top-level store); ns prefixes a namespace's
+	// bucket names (nil for the top-level store).
+	parent *Store
+	ns     []byte
+	// fixed holds the state of each FixedLimiter name (top-level store only).
+	fixedMu sync.Mutex
+	fixed   map[string]*fixedState
 }
 
 var (
@@ -192,8 +201,13 @@ func (s *Store) Kind() string { return "embedded" }
 // Dir reports the absolute data dir.
 func (s *Store) Dir() string { return s.dir }
 
-// Close releases the serve lock; later operations fail with ErrClosed.
+// Close releases the serve lock; later operations fail with ErrClosed. A
+// namespace's Close does nothing: it shares its parent's file and lock,
+// which the parent's Close releases.
 func (s *Store) Close() error {
+	if s.parent != nil {
+		return nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -208,7 +222,10 @@ func (s *Store) Close() error {
 
 // Ping checks that the data file can be opened and read.
 func (s *Store) Ping(ctx context.Context) error {
-	return s.view(ctx, func(tx *bolt.Tx) error {
+	if s.parent != nil {
+		return s.parent.Ping(ctx)
+	}
+	return s.view(ctx, func(tx txn) error {
 		if tx.Bucket(bMeta) == nil {
 			return errors.New("data file has no statusbridge data")
 		}
@@ -237,6 +254,9 @@ var errNoChange = errors.New("no change")
 func (s *Store) withDB(ctx context.Context, fn func(db *bolt.DB) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if s.parent != nil {
+		return s.parent.withDB(ctx, fn)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -281,13 +301,13 @@ func (s *Store) withDB(ctx context.Context, fn func(db *bolt.DB) error) error {
 }
 
 // update runs fn in a write transaction; fn returns errNoChange to roll back.
-func (s *Store) update(ctx context.Context, fn func(tx *bolt.Tx) error) error {
+func (s *Store) update(ctx context.Context, fn func(tx txn) error) error {
 	return s.withDB(ctx, func(db *bolt.DB) error {
 		tx, err := db.Begin(true)
 		if err != nil {
 			return err
 		}
-		if err := fn(tx); err != nil {
+		if err := fn(txn{Tx: tx, ns: s.ns}); err != nil {
 			tx.Rollback()
 			if errors.Is(err, errNoChange) {
 				return nil
@@ -299,8 +319,10 @@ func (s *Store) update(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 }
 
 // view runs fn in a read transaction.
-func (s *Store) view(ctx context.Context, fn func(tx *bolt.Tx) error) error {
-	return s.withDB(ctx, func(db *bolt.DB) error { return db.View(fn) })
+func (s *Store) view(ctx context.Context, fn func(tx txn) error) error {
+	return s.withDB(ctx, func(db *bolt.DB) error {
+		return db.View(func(tx *bolt.Tx) error { return fn(txn{Tx: tx, ns: s.ns}) })
+	})
 }
 
 // waitLock takes the exclusive lock on path, retrying until deadline or ctx ends.

@@ -151,7 +151,7 @@ func TestLimiterCanceledWaitGivesSlotBack(t *testing.T) {
 func countKeys(t *testing.T, s *Store, bucket []byte) int {
 	t.Helper()
 	n := 0
-	err := s.view(t.Context(), func(tx *bolt.Tx) error {
+	err := s.view(t.Context(), func(tx txn) error {
 		n = tx.Bucket(bucket).Stats().KeyN
 		return nil
 	})
@@ -212,7 +212,7 @@ func TestClaimReadsOnlyDueEntries(t *testing.T) {
 	}
 	// The index holds one entry per waiting user, ordered by due time.
 	var got []string
-	err = s.view(t.Context(), func(tx *bolt.Tx) error {
+	err = s.view(t.Context(), func(tx txn) error {
 		return tx.Bucket(bDue).ForEach(func(k, _ []byte) error {
 			_, id := splitTimeKey(k)
 			got = append(got, id)

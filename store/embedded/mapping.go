@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/statusbridge/statusbridge/bridge"
 )
 
@@ -16,7 +14,7 @@ import (
 func (s *Store) GetMapping(ctx context.Context, slackUserID string) (bridge.Mapping, bool, error) {
 	var m bridge.Mapping
 	var ok bool
-	err := s.view(ctx, func(tx *bolt.Tx) error {
+	err := s.view(ctx, func(tx txn) error {
 		v := tx.Bucket(bMappings).Get([]byte(slackUserID))
 		if v == nil {
 			return nil
@@ -47,7 +45,7 @@ func (s *Store) SetMapping(ctx context.Context, m bridge.Mapping, now time.Time)
 	if err != nil {
 		return err
 	}
-	err = s.update(ctx, func(tx *bolt.Tx) error {
+	err = s.update(ctx, func(tx txn) error {
 		var prev bridge.Mapping
 		if old := tx.Bucket(bMappings).Get([]byte(m.SlackUserID)); old != nil {
 			_ = json.Unmarshal(old, &prev)
@@ -80,7 +78,7 @@ func (s *Store) SetMapping(ctx context.Context, m bridge.Mapping, now time.Time)
 // account. It reports false when there was no mapping.
 func (s *Store) DeleteMapping(ctx context.Context, slackUserID string, now time.Time) (bool, error) {
 	var ok bool
-	err := s.update(ctx, func(tx *bolt.Tx) error {
+	err := s.update(ctx, func(tx txn) error {
 		b := tx.Bucket(bMappings)
 		old := b.Get([]byte(slackUserID))
 		if old == nil {
@@ -104,7 +102,7 @@ func (s *Store) DeleteMapping(ctx context.Context, slackUserID string, now time.
 // ListMappings lists every mapping, ordered by Slack user id.
 func (s *Store) ListMappings(ctx context.Context) ([]bridge.Mapping, error) {
 	var out []bridge.Mapping
-	err := s.view(ctx, func(tx *bolt.Tx) error {
+	err := s.view(ctx, func(tx txn) error {
 		return tx.Bucket(bMappings).ForEach(func(k, v []byte) error {
 			var m bridge.Mapping
 			if err := json.Unmarshal(v, &m); err != nil {

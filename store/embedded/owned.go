@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/statusbridge/statusbridge/bridge"
 )
 
@@ -28,7 +26,7 @@ func (s *Store) PutOwned(ctx context.Context, o bridge.Owned) error {
 	if err != nil {
 		return err
 	}
-	return s.update(ctx, func(tx *bolt.Tx) error {
+	return s.update(ctx, func(tx txn) error {
 		owned, by := tx.Bucket(bOwned), tx.Bucket(bOwnedBy)
 		if old := owned.Get([]byte(o.EntraID)); old != nil {
 			var prev bridge.Owned
@@ -49,7 +47,7 @@ func (s *Store) PutOwned(ctx context.Context, o bridge.Owned) error {
 func (s *Store) GetOwned(ctx context.Context, entraID string) (bridge.Owned, bool, error) {
 	var o bridge.Owned
 	var ok bool
-	err := s.view(ctx, func(tx *bolt.Tx) error {
+	err := s.view(ctx, func(tx txn) error {
 		v := tx.Bucket(bOwned).Get([]byte(entraID))
 		if v == nil {
 			return nil
@@ -66,7 +64,7 @@ func (s *Store) GetOwned(ctx context.Context, entraID string) (bridge.Owned, boo
 // OwnedBy lists the owned records of one Slack user, ordered by Entra id.
 func (s *Store) OwnedBy(ctx context.Context, slackUserID string) ([]bridge.Owned, error) {
 	var out []bridge.Owned
-	err := s.view(ctx, func(tx *bolt.Tx) error {
+	err := s.view(ctx, func(tx txn) error {
 		owned := tx.Bucket(bOwned)
 		prefix := ownedByKey(slackUserID, "")
 		c := tx.Bucket(bOwnedBy).Cursor()
@@ -89,7 +87,7 @@ func (s *Store) OwnedBy(ctx context.Context, slackUserID string) ([]bridge.Owned
 
 // DeleteOwned forgets the owned record of an Entra account; no error when there is none.
 func (s *Store) DeleteOwned(ctx context.Context, entraID string) error {
-	return s.update(ctx, func(tx *bolt.Tx) error {
+	return s.update(ctx, func(tx txn) error {
 		owned := tx.Bucket(bOwned)
 		old := owned.Get([]byte(entraID))
 		if old == nil {

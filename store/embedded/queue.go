@@ -12,8 +12,6 @@ import (
 	"strconv"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/statusbridge/statusbridge/bridge"
 )
 
@@ -27,13 +25,15 @@ var (
 	bEventsByTime = []byte("events_by_time")
 	bOwned        = []byte("owned")
 	bOwnedBy      = []byte("owned_by")
+	bSeen         = []byte("seen")
+	bLocks        = []byte("locks")
 	kVersion      = []byte("version")
 )
 
 // prunePerSubmit bounds the expired event ids one Submit deletes.
 const prunePerSubmit = 16
 
-func initBuckets(tx *bolt.Tx) error {
+func initBuckets(tx txn) error {
 	if m := tx.Bucket(bMeta); m != nil {
 		v, err := strconv.Atoi(string(m.Get(kVersion)))
 		if err != nil || v > schemaVersion {
@@ -42,7 +42,7 @@ func initBuckets(tx *bolt.Tx) error {
 	}
 	// Buckets added since a data file was created are created when it is opened.
 	created := false
-	for _, name := range [][]byte{bMeta, bUsers, bDue, bParked, bMappings, bEvents, bEventsByTime, bOwned, bOwnedBy} {
+	for _, name := range [][]byte{bMeta, bUsers, bDue, bParked, bMappings, bEvents, bEventsByTime, bOwned, bOwnedBy, bSeen, bLocks} {
 		if tx.Bucket(name) != nil {
 			continue
 		}
@@ -109,7 +109,7 @@ func splitTimeKey(k []byte) (int64, string) {
 	return int64(binary.BigEndian.Uint64(k)), string(k[8:])
 }
 
-func getUser(tx *bolt.Tx, id string) (*userRec, error) {
+func getUser(tx txn, id string) (*userRec, error) {
 	v := tx.Bucket(bUsers).Get([]byte(id))
 	if v == nil {
 		return nil, nil
@@ -121,7 +121,7 @@ func getUser(tx *bolt.Tx, id string) (*userRec, error) {
 	return &r, nil
 }
 
-func putUser(tx *bolt.Tx, id string, r *userRec) error {
+func putUser(tx txn, id string, r *userRec) error {
 	v, err := json.Marshal(r)
 	if err != nil {
 		return err
@@ -130,7 +130,7 @@ func putUser(tx *bolt.Tx, id string, r *userRec) error {
 }
 
 // setSlot puts the user into the due index at n, moving it if it was there.
-func setSlot(tx *bolt.Tx, id string, r *userRec, n int64) error {
+func setSlot(tx txn, id string, r *userRec, n int64) error {
 	if r.Queued && r.Slot == n {
 		return nil
 	}
@@ -142,7 +142,7 @@ func setSlot(tx *bolt.Tx, id string, r *userRec, n int64) error {
 }
 
 // unqueue takes the user out of the due index.
-func unqueue(tx *bolt.Tx, id string, r *userRec) error {
+func unqueue(tx txn, id string, r *userRec) error {
 	if !r.Queued {
 		return nil
 	}
@@ -151,7 +151,7 @@ func unqueue(tx *bolt.Tx, id string, r *userRec) error {
 	return tx.Bucket(bDue).Delete(k)
 }
 
-func park(tx *bolt.Tx, id string, r *userRec, reason string, now time.Time) error {
+func park(tx txn, id string, r *userRec, reason string, now time.Time) error {
 	r.Parked, r.ParkedSince = reason, now
 	v, err := json.Marshal(bridge.Parked{UserID: id, Reason: reason, Since: now})
 	if err != nil {
@@ -160,7 +160,7 @@ func park(tx *bolt.Tx, id string, r *userRec, reason string, now time.Time) erro
 	return tx.Bucket(bParked).Put([]byte(id), v)
 }
 
-func unpark(tx *bolt.Tx, id string, r *userRec) error {
+func unpark(tx txn, id string, r *userRec) error {
 	r.Parked, r.ParkedSince = "", time.Time{}
 	return tx.Bucket(bParked).Delete([]byte(id))
 }
@@ -173,7 +173,7 @@ func (s *Store) Submit(ctx context.Context, c bridge.Change, now time.Time) (bri
 		return 0, errors.New("change has no user id")
 	}
 	var out bridge.SubmitOutcome
-	err := s.update(ctx, func(tx *bolt.Tx) error {
+	err := s.update(ctx, func(tx txn) error {
 		wrote := false
 		if c.EventID != "" {
 			if s.seen(tx, c.EventID, now) {
@@ -241,7 +241,7 @@ func (s *Store) Submit(ctx context.Context, c bridge.Change, now time.Time) (bri
 }
 
 // seen reports whether the event id was stored within the dedupe window.
-func (s *Store) seen(tx *bolt.Tx, id string, now time.Time) bool {
+func (s *Store) seen(tx txn, id string, now time.Time) bool {
 	v := tx.Bucket(bEvents).Get([]byte(id))
 	if len(v) != 8 {
 		return false
@@ -251,7 +251,7 @@ func (s *Store) seen(tx *bolt.Tx, id string, now time.Time) bool {
 }
 
 // remember stores the event id at now and prunes a few expired ones.
-func (s *Store) remember(tx *bolt.Tx, id string, now time.Time) error {
+func (s *Store) remember(tx txn, id string, now time.Time) error {
 	ev, byTime := tx.Bucket(bEvents), tx.Bucket(bEventsByTime)
 	if old := ev.Get([]byte(id)); len(old) == 8 {
 		if err := byTime.Delete(timeKey(int64(binary.BigEndian.Uint64(old)), id)); err != nil {
@@ -310,7 +310,7 @@ func (s *Store) Claim(ctx context.Context, now time.Time, lease time.Duration, m
 		return nil, fmt.Errorf("lease must be positive, got %s", lease)
 	}
 	var jobs []bridge.Job
-	err := s.update(ctx, func(tx *bolt.Tx) error {
+	err := s.update(ctx, func(tx txn) error {
 		jobs = nil
 		var keys [][]byte
 		c := tx.Bucket(bDue).Cursor()
@@ -377,8 +377,8 @@ func (s *Store) Claim(ctx context.Context, now time.Time, lease time.Duration, m
 
 // leased runs fn on the record of a job whose lease the caller still holds,
 // after clearing the lease, and saves the record.
-func (s *Store) leased(ctx context.Context, j bridge.Job, fn func(tx *bolt.Tx, r *userRec) error) error {
-	return s.update(ctx, func(tx *bolt.Tx) error {
+func (s *Store) leased(ctx context.Context, j bridge.Job, fn func(tx txn, r *userRec) error) error {
+	return s.update(ctx, func(tx txn) error {
 		r, err := getUser(tx, j.UserID)
 		if err != nil {
 			return err
@@ -396,7 +396,7 @@ func (s *Store) leased(ctx context.Context, j bridge.Job, fn func(tx *bolt.Tx, r
 
 // requeueNewer keeps a user whose desired state moved past the job's revision
 // due, at the time the newer change came in; it reports whether it did.
-func requeueNewer(tx *bolt.Tx, j bridge.Job, r *userRec) (bool, error) {
+func requeueNewer(tx txn, j bridge.Job, r *userRec) (bool, error) {
 	if r.Rev == j.Rev {
 		return false, nil
 	}
@@ -406,7 +406,7 @@ func requeueNewer(tx *bolt.Tx, j bridge.Job, r *userRec) (bool, error) {
 // Complete records what was applied (nil when nothing was sent) and releases
 // the lease; the user stays due when a newer change came in meanwhile.
 func (s *Store) Complete(ctx context.Context, j bridge.Job, applied *bridge.Applied, now time.Time) error {
-	return s.leased(ctx, j, func(tx *bolt.Tx, r *userRec) error {
+	return s.leased(ctx, j, func(tx txn, r *userRec) error {
 		if applied != nil {
 			a := *applied
 			r.Applied = &a
@@ -424,7 +424,7 @@ func (s *Store) Complete(ctx context.Context, j bridge.Job, applied *bridge.Appl
 // Retry releases the lease and makes the user due again at at, recording the
 // attempt count and the last error; a newer change makes it due at once.
 func (s *Store) Retry(ctx context.Context, j bridge.Job, at time.Time, attempts int, lastErr string) error {
-	return s.leased(ctx, j, func(tx *bolt.Tx, r *userRec) error {
+	return s.leased(ctx, j, func(tx txn, r *userRec) error {
 		// The failed attempt may still have reached Teams (a call that timed
 		// out after Graph applied it): what was recorded as applied no longer counts.
 		r.Applied = nil
@@ -441,7 +441,7 @@ func (s *Store) Retry(ctx context.Context, j bridge.Job, at time.Time, attempts 
 // Park releases the lease and sets the user aside with a reason; a newer
 // change that came in meanwhile keeps the user due instead.
 func (s *Store) Park(ctx context.Context, j bridge.Job, reason string, now time.Time) error {
-	return s.leased(ctx, j, func(tx *bolt.Tx, r *userRec) error {
+	return s.leased(ctx, j, func(tx txn, r *userRec) error {
 		newer, err := requeueNewer(tx, j, r)
 		if err != nil || newer {
 			return err
@@ -456,7 +456,7 @@ func (s *Store) Park(ctx context.Context, j bridge.Job, reason string, now time.
 
 // Release gives the lease back without recording anything; the user is due at now.
 func (s *Store) Release(ctx context.Context, j bridge.Job, now time.Time) error {
-	return s.leased(ctx, j, func(tx *bolt.Tx, r *userRec) error {
+	return s.leased(ctx, j, func(tx txn, r *userRec) error {
 		if newer, err := requeueNewer(tx, j, r); err != nil || newer {
 			return err
 		}
@@ -468,7 +468,7 @@ func (s *Store) Release(ctx context.Context, j bridge.Job, now time.Time) error 
 // remembers content, forgets what was applied, and makes the user due at
 // recheck, or at once when a newer change came in meanwhile.
 func (s *Store) Hold(ctx context.Context, j bridge.Job, content string, recheck time.Time) error {
-	return s.leased(ctx, j, func(tx *bolt.Tx, r *userRec) error {
+	return s.leased(ctx, j, func(tx txn, r *userRec) error {
 		r.Held, r.Applied = content, nil
 		r.Attempts, r.LastError = 0, ""
 		if newer, err := requeueNewer(tx, j, r); err != nil || newer {
@@ -481,7 +481,7 @@ func (s *Store) Hold(ctx context.Context, j bridge.Job, content string, recheck 
 // makeDue marks a user with a stored change for the workers after its
 // mapping or choice changed: the revision grows (a worker holding the user
 // requeues it on completion) and, unless leased, the user is due at now.
-func makeDue(tx *bolt.Tx, id string, now time.Time) error {
+func makeDue(tx txn, id string, now time.Time) error {
 	r, err := getUser(tx, id)
 	if err != nil || r == nil || r.Desired == nil {
 		return err
@@ -500,7 +500,7 @@ func makeDue(tx *bolt.Tx, id string, now time.Time) error {
 func (s *Store) User(ctx context.Context, slackUserID string) (bridge.UserRecord, bool, error) {
 	var rec bridge.UserRecord
 	var ok bool
-	err := s.view(ctx, func(tx *bolt.Tx) error {
+	err := s.view(ctx, func(tx txn) error {
 		r, err := getUser(tx, slackUserID)
 		if err != nil || r == nil {
 			return err
@@ -533,7 +533,7 @@ func (s *Store) SetChoice(ctx context.Context, slackUserID string, c bridge.Mirr
 	if slackUserID == "" {
 		return errors.New("choice has no Slack user id")
 	}
-	return s.update(ctx, func(tx *bolt.Tx) error {
+	return s.update(ctx, func(tx txn) error {
 		r, err := getUser(tx, slackUserID)
 		if err != nil {
 			return err
@@ -555,7 +555,7 @@ func (s *Store) SetChoice(ctx context.Context, slackUserID string, c bridge.Mirr
 // Choice returns an employee's choice; bridge.ChoiceDefault when none was made.
 func (s *Store) Choice(ctx context.Context, slackUserID string) (bridge.MirrorChoice, error) {
 	var c bridge.MirrorChoice
-	err := s.view(ctx, func(tx *bolt.Tx) error {
+	err := s.view(ctx, func(tx txn) error {
 		r, err := getUser(tx, slackUserID)
 		if err == nil && r != nil {
 			c = r.Choice
@@ -568,7 +568,7 @@ func (s *Store) Choice(ctx context.Context, slackUserID string) (bridge.MirrorCh
 // ListParked lists parked users, ordered by user id.
 func (s *Store) ListParked(ctx context.Context) ([]bridge.Parked, error) {
 	var out []bridge.Parked
-	err := s.view(ctx, func(tx *bolt.Tx) error {
+	err := s.view(ctx, func(tx txn) error {
 		return tx.Bucket(bParked).ForEach(func(k, v []byte) error {
 			var p bridge.Parked
 			if err := json.Unmarshal(v, &p); err != nil {
@@ -584,7 +584,7 @@ func (s *Store) ListParked(ctx context.Context) ([]bridge.Parked, error) {
 // Unpark makes a parked user due now; it reports false when the user was not parked.
 func (s *Store) Unpark(ctx context.Context, userID string, now time.Time) (bool, error) {
 	var ok bool
-	err := s.update(ctx, func(tx *bolt.Tx) error {
+	err := s.update(ctx, func(tx txn) error {
 		var err error
 		ok, err = unparkDue(tx, userID, now)
 		if err == nil && !ok {
@@ -596,7 +596,7 @@ func (s *Store) Unpark(ctx context.Context, userID string, now time.Time) (bool,
 }
 
 // unparkDue un-parks a parked user and makes it due at now.
-func unparkDue(tx *bolt.Tx, id string, now time.Time) (bool, error) {
+func unparkDue(tx txn, id string, now time.Time) (bool, error) {
 	r, err := getUser(tx, id)
 	if err != nil || r == nil || r.Parked == "" {
 		return false, err
@@ -615,7 +615,7 @@ func unparkDue(tx *bolt.Tx, id string, now time.Time) (bool, error) {
 // earliest slot in the due index, and how many users are parked.
 func (s *Store) Stats(ctx context.Context, now time.Time) (bridge.QueueStats, error) {
 	var st bridge.QueueStats
-	err := s.view(ctx, func(tx *bolt.Tx) error {
+	err := s.view(ctx, func(tx txn) error {
 		c := tx.Bucket(bDue).Cursor()
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {
 			if st.Due == 0 {
@@ -634,7 +634,7 @@ func (s *Store) Stats(ctx context.Context, now time.Time) (bridge.QueueStats, er
 // due at now and not leased, soonest first.
 func (s *Store) UpcomingAccounts(ctx context.Context, now time.Time, max int) ([]string, error) {
 	var out []string
-	err := s.view(ctx, func(tx *bolt.Tx) error {
+	err := s.view(ctx, func(tx txn) error {
 		c := tx.Bucket(bDue).Cursor()
 		for k, _ := c.First(); k != nil && len(out) < max; k, _ = c.Next() {
 			at, id := splitTimeKey(k)

@@ -37,6 +37,12 @@ var ErrPenalized = errors.New("graph rate limit: waiting would outlast the deadl
 type Limiter struct {
 	s   *Store
 	cfg LimiterConfig
+	// key holds the shared state; acquire and penalize decide on it (the
+	// adaptive scripts, or the fixed ones of FixedLimiter).
+	key               string
+	acquire, penalize *redis.Script
+	// err, when set, is returned by every Wait (a limiter built from bad settings).
+	err error
 }
 
 // NewLimiter returns a limiter that keeps its state in s's Redis, under s's prefix.
@@ -48,11 +54,14 @@ func (s *Store) NewLimiter(cfg LimiterConfig) *Limiter {
 		cfg.Period = 30 * time.Second
 	}
 	cfg.Max = max(cfg.Max, cfg.Rate)
-	return &Limiter{s: s, cfg: cfg}
+	return &Limiter{s: s, cfg: cfg, key: s.limitKey(), acquire: acquireScript, penalize: penalizeScript}
 }
 
 // Limit describes the limit in force, for logs.
 func (l *Limiter) Limit() string {
+	if l.acquire == fixedAcquireScript {
+		return fmt.Sprintf("fixed %d/%s", l.cfg.Rate, l.cfg.Period)
+	}
 	return fmt.Sprintf("adaptive %d..%d/%s", l.cfg.Rate, l.cfg.Max, l.cfg.Period)
 }
 
@@ -62,7 +71,7 @@ func (l *Limiter) args(extra string) []any {
 
 // Rate reports the shared rate now in force, in calls per period.
 func (l *Limiter) Rate(ctx context.Context) (float64, error) {
-	v, err := l.s.rdb.HGet(ctx, l.s.limitKey(), "rate").Result()
+	v, err := l.s.rdb.HGet(ctx, l.key, "rate").Result()
 	if errors.Is(err, redis.Nil) {
 		return float64(l.cfg.Rate), nil
 	}
@@ -77,9 +86,12 @@ func (l *Limiter) Rate(ctx context.Context) (float64, error) {
 // call. When ctx's deadline comes before that, Wait returns at once with a
 // *bridge.ThrottledError that says how long to wait.
 func (l *Limiter) Wait(ctx context.Context) error {
+	if l.err != nil {
+		return l.err
+	}
 	epoch := ""
 	for {
-		res, err := acquireScript.Run(ctx, l.s.rdb, []string{l.s.limitKey()}, l.args(epoch)...).Int64Slice()
+		res, err := l.acquire.Run(ctx, l.s.rdb, []string{l.key}, l.args(epoch)...).Int64Slice()
 		if err != nil {
 			return fmt.Errorf("redis rate limiter: %w", err)
 		}
@@ -117,10 +129,13 @@ func sleep(ctx context.Context, d time.Duration) error {
 // force, and 429s that arrive while a penalty runs cut the rate only once.
 func (l *Limiter) Penalize(ctx context.Context, d time.Duration) error {
 	msd := d.Milliseconds()
+	if l.err != nil {
+		return l.err
+	}
 	if msd <= 0 {
 		return nil
 	}
-	if err := penalizeScript.Run(ctx, l.s.rdb, []string{l.s.limitKey()}, l.args(strconv.FormatInt(msd, 10))...).Err(); err != nil {
+	if err := l.penalize.Run(ctx, l.s.rdb, []string{l.key}, l.args(strconv.FormatInt(msd, 10))...).Err(); err != nil {
 		return fmt.Errorf("redis rate limiter: %w", err)
 	}
 	return nil

@@ -26,7 +26,13 @@
 //	{p}:owned         hash: Entra id → what the bridge may have written there (JSON)
 //	{p}:ob:<user>     set: the Entra ids of the owned records of one Slack user
 //	{p}:ev:<event id> event ids seen in the last 24 h (SET NX PX)
+//	{p}:seen          hash: Entra id → the Teams message a poll last saw there (JSON)
+//	{p}:lock:<name>   string: the holder of a named lock, expiring at its deadline (PX)
 //	{p}:graph:limit   hash: the shared adaptive Graph rate and any Retry-After (see adaptive.go)
+//	{p}:limit:<name>  hash: a fixed shared rate (FixedLimiter) and any Retry-After
+//
+// A namespace (Namespace) keeps its own set of these records under
+// {p}:ns:<name>:…, in the same hash tag; the rate limits are the parent's.
 //
 // Run Redis with maxmemory-policy noeviction and appendonly yes: an evicted
 // or lost queue key is a lost status update. CheckConfig warns otherwise.
@@ -76,6 +82,11 @@ type Store struct {
 	limit     LimiterConfig
 	closeOnce sync.Once
 	closeErr  error
+	// ns is the key segment of a namespace ("ns:<name>:"), "" for the
+	// top-level store; parent is the store a namespace shares its
+	// connection with (nil for the top-level store).
+	ns     string
+	parent *Store
 }
 
 // Option configures a Store.
@@ -144,8 +155,12 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // Close closes the connections to Redis; later calls fail, and a second
-// Close does nothing.
+// Close does nothing. A namespace's Close does nothing: it shares its
+// parent's connections, which the parent's Close closes.
 func (s *Store) Close() error {
+	if s.parent != nil {
+		return nil
+	}
 	s.closeOnce.Do(func() { s.closeErr = s.rdb.Close() })
 	return s.closeErr
 }
@@ -157,7 +172,14 @@ func (s *Store) Kind() string { return "redis" }
 // through Redis by every limiter of every replica.
 func (s *Store) Limiter() bridge.Limiter { return s.NewLimiter(s.limit) }
 
+// key is the key of parts in the store's namespace.
 func (s *Store) key(parts ...string) string {
+	return "{" + s.prefix + "}:" + s.ns + strings.Join(parts, ":")
+}
+
+// sharedKey is the key of parts outside any namespace, for the rate limits
+// that a store and its namespaces share.
+func (s *Store) sharedKey(parts ...string) string {
 	return "{" + s.prefix + "}:" + strings.Join(parts, ":")
 }
 
@@ -168,7 +190,7 @@ func (s *Store) parkedKey() string          { return s.key("parked") }
 func (s *Store) mappingsKey() string        { return s.key("mappings") }
 func (s *Store) ownedKey() string           { return s.key("owned") }
 func (s *Store) ownedByPrefix() string      { return s.key("ob") + ":" }
-func (s *Store) limitKey() string           { return s.key("graph", "limit") }
+func (s *Store) limitKey() string           { return s.sharedKey("graph", "limit") }
 
 // timeKey encodes t as 20 decimal digits that sort as t does.
 func timeKey(t time.Time) string {
