@@ -31,6 +31,10 @@ type User struct {
 	// (enterprise_user.teams); empty means TeamID alone.
 	Teams                                               []string
 	Bot, Deleted, Restricted, UltraRestricted, Stranger bool
+	// Admin, Owner and PrimaryOwner are the user's role (is_admin, is_owner,
+	// is_primary_owner); users.profile.set refuses to change an admin's or
+	// owner's profile unless the token's user is the primary owner.
+	Admin, Owner, PrimaryOwner bool
 	// StatusText, StatusEmoji and StatusExpiration fill the profile's status.
 	StatusText, StatusEmoji string
 	StatusExpiration        int64
@@ -64,6 +68,8 @@ type API struct {
 	workspaces []Workspace
 	// teamCalls counts calls per method and team_id argument.
 	teamCalls map[string]int
+	// prof is the state of users.profile.set and users.profile.get (profile.go).
+	prof profileState
 }
 
 // PublishedView is one views.publish call the stand-in accepted.
@@ -229,6 +235,9 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusOK, map[string]any{"ok": true,
 				"url": "ws://" + r.Host + "/link/?ticket=" + a.sock.newTicket() + "&app_id=" + AppID})
 		}
+		return
+	}
+	if a.serveProfile(w, r, method, tok, jsonBody) {
 		return
 	}
 	if tok != a.token {
@@ -429,9 +438,9 @@ func userJSON(u User, withEmail bool) map[string]any {
 		"tz_label":            "Central European Time",
 		"tz_offset":           3600,
 		"profile":             profile,
-		"is_admin":            false,
-		"is_owner":            false,
-		"is_primary_owner":    false,
+		"is_admin":            u.Admin || u.Owner || u.PrimaryOwner,
+		"is_owner":            u.Owner || u.PrimaryOwner,
+		"is_primary_owner":    u.PrimaryOwner,
 		"is_restricted":       u.Restricted || u.UltraRestricted,
 		"is_ultra_restricted": u.UltraRestricted,
 		"is_bot":              u.Bot,

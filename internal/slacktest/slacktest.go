@@ -2,8 +2,9 @@
 // Events API, slash command and interactivity requests (with
 // slackhandler.Sign, the one signing function), builds realistic payloads,
 // and serves a local Web API (users.info, users.list, auth.test,
-// views.publish, apps.connections.open) with the Socket Mode WebSocket
-// behind it. Besides the standard library and slackhandler it uses only
+// views.publish, apps.connections.open, users.profile.set and
+// users.profile.get with an admin's user token) with the Socket Mode
+// WebSocket behind it. Besides the standard library and slackhandler it uses only
 // gorilla/websocket.
 package slacktest
 
