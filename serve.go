@@ -38,6 +38,9 @@ func runServe(ctx context.Context, env *runEnv, args []string) error {
 	if cfg.SlackAppToken != "" && cfg.SlackBotToken == "" {
 		return errors.New("SLACK_BOT_TOKEN is not set: Socket Mode (SLACK_APP_TOKEN) also needs the app's bot token (xoxb-…, OAuth & Permissions)")
 	}
+	if err := checkTwoWay(cfg); err != nil {
+		return err
+	}
 	secrets := secretValues(args, env.getenv)
 	env.stderr = newRedactor(env.stderr, secrets)
 	env.stdout = newRedactor(env.stdout, secrets)
@@ -64,6 +67,7 @@ type app struct {
 	servers   []*http.Server
 	listeners []net.Listener
 	tracer    bridge.Tracer // nil: tracing is off
+	twoWay    *twoWay       // nil: Teams → Slack is off
 }
 
 func serve(ctx context.Context, cfg *Config, env *runEnv, log *slog.Logger) error {
@@ -91,6 +95,9 @@ func serve(ctx context.Context, cfg *Config, env *runEnv, log *slog.Logger) erro
 		return err
 	}
 	if err := a.wireEngine(ctx, env, publisher); err != nil {
+		return err
+	}
+	if err := a.wireTwoWay(publisher); err != nil {
 		return err
 	}
 	// The resolver's background re-verifications end before the store closes.
@@ -241,6 +248,12 @@ func (a *app) run(ctx context.Context) error {
 		defer close(workDone)
 		a.engine.Run(workCtx)
 	}()
+	twoWayDone := make(chan struct{})
+	if a.twoWay != nil {
+		twoWayDone = a.twoWay.start(ctx, workCtx)
+	} else {
+		close(twoWayDone)
+	}
 	serveErr := make(chan error, len(a.servers)+1)
 	socketCtx, stopSocket := context.WithCancel(ctx)
 	defer stopSocket()
@@ -285,6 +298,7 @@ func (a *app) run(ctx context.Context) error {
 	}
 	stopWork()
 	<-workDone
+	<-twoWayDone
 	log.Info("stopped")
 	return runErr
 }
