@@ -64,6 +64,7 @@ func runDoctor(ctx context.Context, env *runEnv, args []string) error {
 	}
 	d.checkConfig(cfg)
 	d.checkSlack(ctx, cfg)
+	d.checkTwoWay(ctx, cfg)
 	d.checkGraph(ctx, cfg, env.getenv)
 	d.checkStore(ctx, cfg)
 	d.checkIntake(ctx, cfg)
