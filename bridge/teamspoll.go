@@ -77,7 +77,8 @@ const pollLock = "teams-poll"
 // poll lock polls; another takes over when it stops renewing.
 func (p *TeamsPoller) Run(ctx context.Context) {
 	p.defaults()
-	ttl := p.Interval + 30*time.Second
+	// A replica that stops renewing (it crashed) hands the poll over after two intervals.
+	ttl := 2*p.Interval + 5*time.Second
 	t := time.NewTimer(0)
 	defer t.Stop()
 	lastErr := ""
