@@ -43,13 +43,14 @@ type Backend interface {
 	// Ping checks that the store answers (for /readyz).
 	Ping(ctx context.Context) error
 	// Close releases the store; later calls fail with an error, and a second
-	// Close is harmless.
+	// Close is harmless. A namespace's Close does nothing (see Namespace).
 	Close() error
 }
 
 // Namespace returns a second, separate set of records of b (its own queue,
-// admin view, mappings, owned records, choices and seen records) over b's
-// connection or file; closing it leaves b open, and it shares b's limiters.
+// admin view, mappings, owned records, choices, seen records and locks) over
+// b's connection or file; closing it leaves b open, and it shares b's
+// limiters.
 // name is 1 to 32 lower-case letters, digits or '-'.
 func Namespace(b Backend, name string) (Backend, error) {
 	switch s := b.(type) {

@@ -32,7 +32,12 @@
 // id, what the bridge may have written there; bucket owned_by indexes those
 // records by Slack user. Buckets events and
 // events_by_time remember Slack event ids for the dedupe window; each Submit
-// prunes a bounded number of expired ones.
+// prunes a bounded number of expired ones. Bucket seen holds, per Entra id,
+// the Teams message a poll last saw there; bucket locks holds named locks
+// with their holder and deadline.
+//
+// A namespace (Namespace) has buckets of its own with the same layout, named
+// ns:<name>/users and so on, in the same file.
 package embedded
 
 import (

@@ -1,10 +1,12 @@
 package embedded
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/statusbridge/statusbridge/bridge"
@@ -51,7 +53,8 @@ func (s *Store) PutSeen(ctx context.Context, seen []bridge.Seen) error {
 	if len(seen) == 0 {
 		return nil
 	}
-	vals := make([][]byte, len(seen))
+	type kv struct{ k, v []byte }
+	kvs := make([]kv, len(seen))
 	for i, r := range seen {
 		if r.EntraID == "" {
 			return fmt.Errorf("seen record %d has no Entra id", i)
@@ -60,12 +63,15 @@ func (s *Store) PutSeen(ctx context.Context, seen []bridge.Seen) error {
 		if err != nil {
 			return err
 		}
-		vals[i] = v
+		kvs[i] = kv{[]byte(r.EntraID), v}
 	}
+	// bbolt writes keys in order fastest; a stable sort keeps the last of
+	// two records of one account last.
+	slices.SortStableFunc(kvs, func(a, b kv) int { return bytes.Compare(a.k, b.k) })
 	return s.update(ctx, func(tx txn) error {
 		b := tx.Bucket(bSeen)
-		for i, r := range seen {
-			if err := b.Put([]byte(r.EntraID), vals[i]); err != nil {
+		for _, e := range kvs {
+			if err := b.Put(e.k, e.v); err != nil {
 				return err
 			}
 		}

@@ -16,53 +16,57 @@ var (
 	_ bridge.Locker    = (*Store)(nil)
 )
 
-// seenChunk is how many fields one HMGET or HSET of the seen hash carries; a
-// poll's calls go out in one pipelined round trip.
-const seenChunk = 1000
+// seenChunk is how many fields one HMGET or HSET of the seen hash carries,
+// and seenRound how many of those go out in one pipelined round trip: a
+// round trip of 10,000 records stays well within the store's read and
+// write timeouts (1 s by default), so 100,000 accounts take ten.
+const (
+	seenChunk = 1000
+	seenRound = 10
+)
 
 func (s *Store) seenKey() string            { return s.key("seen") }
 func (s *Store) lockKey(name string) string { return s.key("lock", name) }
 
-// GetSeen returns the seen records of the Entra accounts that have one, in
-// one pipelined round trip of HMGETs of up to 1,000 ids each.
+// GetSeen returns the seen records of the Entra accounts that have one,
+// read with HMGETs of up to 1,000 ids, pipelined 10,000 ids a round trip.
 func (s *Store) GetSeen(ctx context.Context, entraIDs []string) (map[string]bridge.Seen, error) {
 	out := make(map[string]bridge.Seen)
-	if len(entraIDs) == 0 {
-		return out, nil
-	}
-	pipe := s.rdb.Pipeline()
-	cmds := make([]*redis.SliceCmd, 0, (len(entraIDs)+seenChunk-1)/seenChunk)
-	for i := 0; i < len(entraIDs); i += seenChunk {
-		cmds = append(cmds, pipe.HMGet(ctx, s.seenKey(), entraIDs[i:min(i+seenChunk, len(entraIDs))]...))
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return nil, fmt.Errorf("redis get seen: %w", err)
-	}
-	for c, cmd := range cmds {
-		for i, v := range cmd.Val() {
-			str, ok := v.(string)
-			if !ok {
-				continue
+	for round := 0; round < len(entraIDs); round += seenChunk * seenRound {
+		ids := entraIDs[round:min(round+seenChunk*seenRound, len(entraIDs))]
+		pipe := s.rdb.Pipeline()
+		cmds := make([]*redis.SliceCmd, 0, seenRound)
+		for i := 0; i < len(ids); i += seenChunk {
+			cmds = append(cmds, pipe.HMGet(ctx, s.seenKey(), ids[i:min(i+seenChunk, len(ids))]...))
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return nil, fmt.Errorf("redis get seen: %w", err)
+		}
+		for c, cmd := range cmds {
+			for i, v := range cmd.Val() {
+				str, ok := v.(string)
+				if !ok {
+					continue
+				}
+				id := ids[c*seenChunk+i]
+				var rec bridge.Seen
+				if err := json.Unmarshal([]byte(str), &rec); err != nil {
+					return nil, fmt.Errorf("redis get seen %s: %w", id, err)
+				}
+				rec.EntraID = id
+				out[id] = rec
 			}
-			id := entraIDs[c*seenChunk+i]
-			var rec bridge.Seen
-			if err := json.Unmarshal([]byte(str), &rec); err != nil {
-				return nil, fmt.Errorf("redis get seen %s: %w", id, err)
-			}
-			rec.EntraID = id
-			out[id] = rec
 		}
 	}
 	return out, nil
 }
 
-// PutSeen stores each record under its EntraID, replacing any there, in one
-// pipelined transaction of HSETs of up to 1,000 records each. A record
-// without an Entra id fails the call before anything is written.
+// PutSeen stores each record under its EntraID, replacing any there, with
+// HSETs of up to 1,000 records, pipelined 10,000 records a round trip. A
+// record without an Entra id fails the call before anything is written; a
+// failed round trip leaves the records of earlier ones stored (each record
+// stands alone, and the next poll writes them again).
 func (s *Store) PutSeen(ctx context.Context, seen []bridge.Seen) error {
-	if len(seen) == 0 {
-		return nil
-	}
 	fields := make([]any, 0, 2*len(seen))
 	for i, r := range seen {
 		if r.EntraID == "" {
@@ -74,12 +78,15 @@ func (s *Store) PutSeen(ctx context.Context, seen []bridge.Seen) error {
 		}
 		fields = append(fields, r.EntraID, b)
 	}
-	pipe := s.rdb.TxPipeline()
-	for i := 0; i < len(fields); i += 2 * seenChunk {
-		pipe.HSet(ctx, s.seenKey(), fields[i:min(i+2*seenChunk, len(fields))]...)
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return fmt.Errorf("redis put seen: %w", err)
+	for round := 0; round < len(fields); round += 2 * seenChunk * seenRound {
+		fs := fields[round:min(round+2*seenChunk*seenRound, len(fields))]
+		pipe := s.rdb.Pipeline()
+		for i := 0; i < len(fs); i += 2 * seenChunk {
+			pipe.HSet(ctx, s.seenKey(), fs[i:min(i+2*seenChunk, len(fs))]...)
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return fmt.Errorf("redis put seen: %w", err)
+		}
 	}
 	return nil
 }
