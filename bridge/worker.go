@@ -102,14 +102,12 @@ func (e *Engine) Process(ctx context.Context, j Job) {
 func (e *Engine) apply(ctx context.Context, log *slog.Logger, j Job, entra string, complete func(*Applied)) {
 	now := e.Now()
 	msg := Render(j.Desired.Status, now)
-	applied := j.Applied
-	if j.Desired.Observation != "" {
-		// The change replaced the bridge's write in Slack of a message a
-		// person set in Teams: what was applied before says nothing of
-		// what Teams shows now.
-		applied = nil
-	}
-	if need, why := NeedsUpdate(applied, entra, msg, now); !need {
+	need, why := NeedsUpdate(j.Applied, entra, msg, now)
+	// With Teams → Slack on, people's Teams messages go to Slack and come
+	// back as Slack changes, so what was applied says little of what Teams
+	// shows: it is read even when the change equals what was applied.
+	checkTeams := e.Seen != nil && e.presence != nil && e.Owners != nil && !e.DryRun
+	if !need && !checkTeams {
 		e.Observer.Skipped(string(why))
 		complete(nil)
 		return
@@ -138,6 +136,11 @@ func (e *Engine) apply(ctx context.Context, log *slog.Logger, j Job, entra strin
 		if err != nil {
 			e.penalize(ctx, log, err)
 			e.fail(ctx, log, j, fmt.Errorf("reading Teams presence: %w", err), false)
+			return
+		}
+		if !need && (!known || SameContent(shown, msg.Content)) {
+			e.Observer.Skipped(string(why))
+			complete(nil)
 			return
 		}
 		if known && !MayReplace(shown, owned) && !SameContent(shown, msg.Content) {

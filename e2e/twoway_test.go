@@ -140,7 +140,9 @@ func TestTwoWayConvergesWithoutPingPong(t *testing.T) {
 
 	r := rand.New(rand.NewPCG(7, 11))
 	wantGraph, wantSlack, changes := 0, 0, 0
+	var roundStarts []time.Time
 	for round := 0; round < rounds; round++ {
+		roundStarts = append(roundStarts, time.Now())
 		var wg sync.WaitGroup
 		for i, u := range model {
 			changes++
@@ -209,16 +211,16 @@ func TestTwoWayConvergesWithoutPingPong(t *testing.T) {
 	// Writes settle: an echo or a poll must not cause any more.
 	time.Sleep(3 * time.Second)
 
-	graphWrites := distinctWrites(func(yield func(user, content string)) {
+	graphWrites := distinctWrites(roundStarts, func(yield func(user, content string, at time.Time)) {
 		for _, c := range w.graph.StatusCalls() {
 			if c.Status == http.StatusOK {
-				yield(c.UserID, c.Content)
+				yield(c.UserID, c.Content, c.At)
 			}
 		}
 	})
-	slackWrites := distinctWrites(func(yield func(user, content string)) {
+	slackWrites := distinctWrites(roundStarts, func(yield func(user, content string, at time.Time)) {
 		for _, p := range w.slack.ProfileWrites() {
-			yield(p.User, p.Emoji+"|"+p.Text)
+			yield(p.User, p.Emoji+"|"+p.Text, p.At)
 		}
 	})
 	t.Logf("%d human changes in %d rounds; Graph writes %d (want %d), Slack writes %d (want %d), Slack 429s %d, echoes answered %v",
@@ -233,17 +235,26 @@ func TestTwoWayConvergesWithoutPingPong(t *testing.T) {
 }
 
 // distinctWrites counts writes per user, a repeat of the write just before
-// it to the same user counting once: a write whose answer a crash cut off
-// is made again, and is the same change.
-func distinctWrites(each func(yield func(user, content string))) int {
-	last := map[string]string{}
-	seen := map[string]bool{}
+// it to the same user in the same round counting once: a write whose answer
+// a crash cut off is made again, and is the same change.
+func distinctWrites(roundStarts []time.Time, each func(yield func(user, content string, at time.Time))) int {
+	type last struct {
+		content string
+		round   int
+	}
+	prev := map[string]last{}
 	n := 0
-	each(func(user, content string) {
-		if seen[user] && last[user] == content {
+	each(func(user, content string, at time.Time) {
+		round := 0
+		for i, s := range roundStarts {
+			if !at.Before(s) {
+				round = i
+			}
+		}
+		if p, ok := prev[user]; ok && p.content == content && p.round == round {
 			return
 		}
-		seen[user], last[user] = true, content
+		prev[user] = last{content, round}
 		n++
 	})
 	return n
