@@ -53,7 +53,8 @@ type burstResult struct {
 // TestBurstFindsTheLimit: three replicas with the default rate settings meet
 // a burst of 1.5 times the tenant's limit of distinct users. Every user's
 // Teams message lands, at most 2 % of Graph calls are throttled, and the
-// burst lands within a loose multiple of the floor: the best any schedule
+// burst lands within a loose multiple of the floor (with
+// STATUSBRIDGE_BENCH_SMOKE set, only landing and losing nothing count): the best any schedule
 // can do under a sliding window (limit calls at once, the rest one window
 // later).
 func TestBurstFindsTheLimit(t *testing.T) {
@@ -111,6 +112,11 @@ func runBurst(t *testing.T, bc burstCase) {
 	}
 	if ok < bc.burst {
 		t.Errorf("%d successful writes for %d users with one change each", ok, bc.burst)
+	}
+	if os.Getenv("STATUSBRIDGE_BENCH_SMOKE") != "" {
+		// The CI smoke (scripts/bench.sh --smoke) fails only when the burst
+		// does not land or loses a change; speed depends on the machine.
+		return
 	}
 	if r.Share429 > 0.02 {
 		t.Errorf("%.2f%% of Graph calls were throttled, want at most 2%%", 100*r.Share429)
