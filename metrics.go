@@ -27,7 +27,13 @@ type metrics struct {
 
 var _ bridge.Observer = (*metrics)(nil)
 
-func newMetrics(reg prometheus.Registerer, admin bridge.Admin) *metrics {
+// metricsSource is the store as the metrics read it at scrape time.
+type metricsSource interface {
+	bridge.Admin
+	Limiter() bridge.Limiter
+}
+
+func newMetrics(reg prometheus.Registerer, admin metricsSource) *metrics {
 	m := &metrics{
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "statusbridge_events_total",
@@ -69,6 +75,9 @@ func newMetrics(reg prometheus.Registerer, admin bridge.Admin) *metrics {
 	}, []string{"outcome"})
 	reg.MustRegister(m.events, m.intake, m.graph, m.retries, m.skipped, m.parked, m.mappings, m.held, m.reads,
 		&queueCollector{admin: admin})
+	if r, ok := admin.Limiter().(rateReporter); ok {
+		reg.MustRegister(&rateCollector{limiter: r})
+	}
 	return m
 }
 
@@ -153,6 +162,31 @@ func (q *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(oldestDesc, prometheus.GaugeValue, age)
 	ch <- prometheus.MustNewConstMetric(parkedDesc, prometheus.GaugeValue, float64(st.Parked))
+}
+
+// rateReporter is a Graph limiter that reports its (shared) adaptive rate.
+type rateReporter interface {
+	Rate(ctx context.Context) (float64, error)
+	Period() time.Duration
+}
+
+// rateCollector reads the shared Graph rate from the store at scrape time.
+type rateCollector struct{ limiter rateReporter }
+
+var rateDesc = prometheus.NewDesc("statusbridge_graph_rate_per_second",
+	"The adaptive Graph presence rate now in force, shared by every replica, in calls per second (absent when the store does not answer).", nil, nil)
+
+func (r *rateCollector) Describe(ch chan<- *prometheus.Desc) { ch <- rateDesc }
+
+func (r *rateCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	v, err := r.limiter.Rate(ctx)
+	per := r.limiter.Period()
+	if err != nil || per <= 0 {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(rateDesc, prometheus.GaugeValue, v/per.Seconds())
 }
 
 func promhandler(reg *prometheus.Registry) http.Handler {

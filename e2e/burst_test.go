@@ -28,12 +28,12 @@ type burstCase struct {
 }
 
 // The bounds are loose on purpose (the 2-core machine is shared): measured
-// ratios are about 2.3 and 4.1 (BENCHMARKS.md); a fixed 120/3s rate would
+// ratios are about 1.6 and 2.6 (BENCHMARKS.md); a fixed 120/3s rate would
 // take about 15 times the floor for the larger tenant.
 
 var burstCases = []burstCase{
-	{name: "limit150", limit: 150, per: 3 * time.Second, burst: 225, maxRat: 3},
-	{name: "limit1000", limit: 1000, per: 3 * time.Second, burst: 1500, maxRat: 6},
+	{name: "limit150", limit: 150, per: 3 * time.Second, burst: 225, maxRat: 2.5},
+	{name: "limit1000", limit: 1000, per: 3 * time.Second, burst: 1500, maxRat: 4.5},
 }
 
 // burstResult is one measured burst, as scripts/bench.sh reads it.
@@ -53,7 +53,8 @@ type burstResult struct {
 // TestBurstFindsTheLimit: three replicas with the default rate settings meet
 // a burst of 1.5 times the tenant's limit of distinct users. Every user's
 // Teams message lands, at most 2 % of Graph calls are throttled, and the
-// burst lands within a loose multiple of the floor: the best any schedule
+// burst lands within a loose multiple of the floor (with
+// STATUSBRIDGE_BENCH_SMOKE set, only landing and losing nothing count): the best any schedule
 // can do under a sliding window (limit calls at once, the rest one window
 // later).
 func TestBurstFindsTheLimit(t *testing.T) {
@@ -111,6 +112,11 @@ func runBurst(t *testing.T, bc burstCase) {
 	}
 	if ok < bc.burst {
 		t.Errorf("%d successful writes for %d users with one change each", ok, bc.burst)
+	}
+	if os.Getenv("STATUSBRIDGE_BENCH_SMOKE") != "" {
+		// The CI smoke (scripts/bench.sh --smoke) fails only when the burst
+		// does not land or loses a change; speed depends on the machine.
+		return
 	}
 	if r.Share429 > 0.02 {
 		t.Errorf("%.2f%% of Graph calls were throttled, want at most 2%%", 100*r.Share429)

@@ -4,7 +4,9 @@
 # documented presence limits, scaled down in time, and writes BENCHMARKS.md.
 #
 #   scripts/bench.sh           both limits, writes BENCHMARKS.md
-#   scripts/bench.sh --smoke   the smaller limit only, prints the table
+#   scripts/bench.sh --smoke   the smaller limit only, prints the table; fails
+#                              only when the burst does not land or loses a
+#                              change (CI runs it; about 20 s)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +15,7 @@ smoke=0
 if [[ "${1:-}" == "--smoke" ]]; then
 	smoke=1
 	run='TestBurstFindsTheLimit/limit150$'
+	export STATUSBRIDGE_BENCH_SMOKE=1
 fi
 
 out="$(mktemp)"
@@ -58,11 +61,21 @@ A whole-second Retry-After therefore costs ten times more here than against Grap
 
 $table
 
-Reading the numbers: at the larger limit the time goes into the ramp (the rate doubles per busy period
-from 120/3s, three doublings to reach 1000/3s, with no 429); at the smaller one, into the whole-second
-Retry-After after the one 429 that finds the limit, and the presence reads that share the window.
+Reading the numbers. The limiter keeps a sliding window of its own calls, as Graph does: the
+starting rate (120/3s here) goes at once, then slow start doubles it while callers wait (every quarter
+period up to twice the start, every 1/20 period above), so the larger limit's 1,000/3s is reached in about
+a third of a period; after the first 429 the rate settles at 0.9 of what the window held.
+
+- The smaller limit: the time goes into the one whole-second Retry-After after the 429 that finds the
+  limit (its rounding costs ten times more here than against Graph, where the window is 30 s), and the
+  few calls in flight when it comes back are the 429s.
+- The larger limit: the time goes into the bridge itself, not the rate. The same burst with no rate
+  limit at all (\`STATUSBRIDGE_GRAPH_RATE=100000/3s\`, 3 replicas, 8 workers each) took 5.6 s to land on
+  this machine, 2.2 s of it for intake; 1.2 times the floor (3.6 s) is out of reach here at the default
+  worker count, whatever the limiter does. A few 429s come where the second window starts, from
+  latency jitter between the limiter's clock and Graph's; the 2 % guard on the window keeps them few.
 
 Run \`scripts/bench.sh\` to measure again (about a minute); \`scripts/bench.sh --smoke\` runs the small
-limit only and prints the table.
+limit only, prints the table and fails only when the burst does not land or loses a change (CI runs it).
 MD
 echo "wrote BENCHMARKS.md" >&2

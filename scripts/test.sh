@@ -17,6 +17,8 @@ echo "test.sh: go vet"
 go vet ./...
 echo "test.sh: go test (unit, store conformance, end-to-end through the built binary)"
 go test -count=1 -timeout 40m ./...
+echo "test.sh: Graph burst smoke (scripts/bench.sh --smoke: the burst lands, nothing lost)"
+scripts/bench.sh --smoke
 echo "test.sh: Kubernetes manifests"
 (cd deploy/validate && go test -count=1 ./...)
 

@@ -9,33 +9,45 @@ import (
 // store here in process, the Redis store as one Lua script per call
 // (store/redisstore/adaptive.go) so that every replica shares one state.
 //
+// Graph throttles presence calls with a sliding window: at most the
+// tenant's limit in any 30 s (https://learn.microsoft.com/graph/throttling-limits).
+// The limiter keeps the same kind of window over its own calls, so sending a
+// whole window's allowance at once is allowed, and a call waits only until
+// an earlier one has left the window.
+//
+//   - The window is one period plus a guard of 2 % (latency jitter between
+//     the grant and Graph's clock). Every call, and every slot reserved for
+//     a call a little ahead, is logged; no window holds more calls than the
+//     rate in force.
 //   - The rate starts at the configured rate (STATUSBRIDGE_GRAPH_RATE) and
 //     stays between a floor of a quarter of it and the ceiling
 //     (STATUSBRIDGE_GRAPH_RATE_MAX).
-//   - Calls are spaced by GCRA with a burst of rate/20 (at least 1), and the
-//     spacing is chosen so that no window of one period holds more calls than
-//     the current rate, burst included.
-//   - Time is cut into ticks of a quarter period. A tick that used at least
-//     half its share of the rate, with no 429, raises the rate: by 2^(1/4)
-//     (doubling per busy period) until a 429 has been seen, then the same up
-//     to 0.9 of the rate at the last 429, and by 2.5 % per tick (about 10 %
-//     per period) above that. Idle ticks raise nothing, so a quiet night does
-//     not unlearn the limit.
-//   - A 429 (Penalize with Retry-After d) stops every call for d and cuts the
-//     rate to 0.7 of what it was; 429s that arrive while that penalty runs are
-//     the same event and cut nothing more. When the penalty ends calls resume
-//     one interval apart, without a burst. Once the rate climbs past 1.5
-//     times the rate of the last 429, that 429 is forgotten and doubling
-//     resumes (the tenant's limit was raised).
+//   - Slow start: until a 429 has been seen, the rate grows while the
+//     window is full (callers wait): it doubles every quarter period up to
+//     twice the start, where the limit most likely is, then every 1/20 of
+//     the period, so a large tenant's limit is found within about half a
+//     period. Growth is continuous, so the calls past the limit come one at
+//     a time and few are in flight when the first 429 comes back.
+//   - A 429 (Penalize with Retry-After d) stops every call for d, voids the
+//     slots reserved ahead, and settles the rate at 0.9 of the calls the
+//     window held (what Graph took before it refused); 429s that arrive
+//     while that penalty runs are the same event. The window's log is kept,
+//     so calls resume only as far as the window has room.
+//   - After a 429 the rate probes upwards slowly: by 3 % of that level per
+//     busy period. Once it passes 1.1 times the level of the last 429 with
+//     no new one, the tenant's limit was raised: slow start resumes.
+//   - Idle time raises nothing, so a quiet night does not unlearn the limit.
 const (
-	ticksPerPeriod = 4
-	growFast       = 1.189207115002721 // 2^(1/4): doubles per busy period
-	growSlow       = 1.025
-	nearKnown      = 0.9
-	forgetKnown    = 1.5
-	cutFactor      = 0.7
-	floorShare     = 0.25
-	burstShare     = 20
+	guardShare   = 0.02 // the window is period × (1 + guardShare)
+	doublingPart = 20   // slow start doubles every period/doublingPart
+	nearPart     = 4    // ... but every period/nearPart below nearShare × start
+	nearShare    = 2
+	probeShare   = 0.03 // additive growth per busy period, of the last 429's level
+	settleShare  = 0.9  // the rate after a 429, of the calls the window held
+	forgetKnown  = 1.1  // past this multiple of the last 429's level, forget it
+	floorShare   = 0.25 // the rate never falls below this share of the start
+	horizonPart  = 30   // slots are reserved at most period/horizonPart ahead
+	growCapPart  = 20   // one evaluation credits at most period/growCapPart of growth
 )
 
 // grant is what acquire decides for one call.
@@ -44,7 +56,8 @@ type grant int
 const (
 	goNow     grant = iota // make the call now
 	reserved               // a slot is reserved: wait, then confirm with the epoch
-	penalized              // Graph asked every caller to hold off: wait, then ask again
+	penalized              // a Retry-After runs: wait it out, then ask again
+	full                   // the window is full for this long: ask again within pollEvery
 )
 
 // adaptive is the state of one adaptive Graph rate; its methods are pure
@@ -53,13 +66,13 @@ type adaptive struct {
 	start, ceiling float64 // calls per period; start <= 0 means no limit
 	period         time.Duration
 
-	rate  float64   // current calls per period
-	tat   time.Time // GCRA theoretical arrival time
-	tick  time.Time // start of the current tick
-	used  float64   // calls granted in the current tick
-	known float64   // rate in force at the last 429, 0 when none
-	until time.Time // no call before this (a Retry-After)
-	epoch int64     // bumped by every penalty; invalidates reservations
+	rate  float64     // current calls per period
+	log   []time.Time // calls and reserved slots in the window, ascending
+	busy  bool        // the window was full at the last decision
+	grew  time.Time   // when growth was last credited
+	known float64     // calls the window held at the last 429, 0 when none
+	until time.Time   // no call before this (a Retry-After)
+	epoch int64       // bumped by every penalty; voids reservations
 }
 
 func newAdaptive(start, ceiling int, per time.Duration) *adaptive {
@@ -73,63 +86,144 @@ func newAdaptive(start, ceiling int, per time.Duration) *adaptive {
 
 func (a *adaptive) floor() float64 { return math.Max(1, a.start*floorShare) }
 
-// spacing returns the emission interval and the burst at the current rate:
-// burst calls at once, then one per interval, never more than rate calls in
-// any window of one period.
-func (a *adaptive) spacing() (time.Duration, int) {
-	b := max(1, int(a.rate/burstShare))
-	n := a.rate
-	if b > 1 {
-		n -= float64(b)
+// window is the span a call counts in: the period and its guard.
+func (a *adaptive) window() time.Duration {
+	return a.period + time.Duration(float64(a.period)*guardShare)
+}
+
+// prune drops the calls that have left the window at now.
+func (a *adaptive) prune(now time.Time) {
+	cut := now.Add(-a.window())
+	i := 0
+	for i < len(a.log) && !a.log[i].After(cut) {
+		i++
 	}
-	return time.Duration(float64(a.period) / n), b
+	if i > 0 {
+		a.log = append(a.log[:0], a.log[i:]...)
+	}
+}
+
+// grow credits the rate with the growth of the time since it was last
+// credited, when the window was full then and still is.
+func (a *adaptive) grow(now time.Time) {
+	if a.busy && len(a.log) >= int(a.rate) && !a.grew.IsZero() && now.After(a.grew) {
+		dt := min(now.Sub(a.grew), a.period/growCapPart)
+		if a.known == 0 {
+			a.rate *= math.Exp2(float64(dt) / float64(a.doubling()))
+		} else {
+			a.rate += a.probeStep() * float64(dt) / float64(a.period)
+		}
+		a.rate = math.Min(a.ceiling, a.rate)
+		if a.known > 0 && a.rate > forgetKnown*a.known {
+			a.known = 0
+		}
+	}
+	a.grew = now
+}
+
+// doubling is how long slow start takes to double the rate: slowly just
+// above the start, where the limit most likely is, so that the calls past it
+// (in flight when the first 429 comes back) are few; fast above that.
+func (a *adaptive) doubling() time.Duration {
+	if a.rate < nearShare*a.start {
+		return a.period / nearPart
+	}
+	return a.period / doublingPart
+}
+
+func (a *adaptive) probeStep() float64 { return probeShare * math.Max(a.known, a.start) }
+
+// growthTime is how long the rate needs, while busy, to allow n calls; ok
+// is false when it never will (the ceiling).
+func (a *adaptive) growthTime(n float64) (time.Duration, bool) {
+	if n > a.ceiling {
+		return 0, false
+	}
+	if n <= a.rate {
+		return 0, true
+	}
+	if a.known == 0 {
+		r, d := a.rate, time.Duration(0)
+		if near := nearShare * a.start; r < near {
+			d = time.Duration(math.Log2(math.Min(n, near)/r) * float64(a.period/nearPart))
+			r = near
+		}
+		if n > r {
+			d += time.Duration(math.Log2(n/r) * float64(a.period/doublingPart))
+		}
+		return d, true
+	}
+	return time.Duration((n - a.rate) / a.probeStep() * float64(a.period)), true
 }
 
 // acquire decides one call at now. epoch >= 0 confirms a slot reserved
-// earlier with that epoch. It returns the decision, how long to wait, and
-// the epoch to confirm a reservation with.
-func (a *adaptive) acquire(now time.Time, epoch int64) (grant, time.Duration, int64) {
+// earlier with that epoch. It returns the decision, how long to wait, the
+// epoch to confirm a reservation with, and the reserved slot.
+func (a *adaptive) acquire(now time.Time, epoch int64) (grant, time.Duration, int64, time.Time) {
 	if now.Before(a.until) {
-		return penalized, a.until.Sub(now), a.epoch
+		return penalized, a.until.Sub(now), a.epoch, time.Time{}
 	}
 	if epoch >= 0 && epoch == a.epoch {
-		return goNow, 0, a.epoch
+		return goNow, 0, a.epoch, time.Time{}
 	}
 	if a.start <= 0 {
-		return goNow, 0, a.epoch
+		return goNow, 0, a.epoch, time.Time{}
 	}
 	a.rate = math.Min(a.ceiling, math.Max(a.floor(), a.rate))
-	if a.tick.IsZero() {
-		a.tick = now
+	a.prune(now)
+	a.grow(now)
+
+	// The earliest slot: after every logged call, where the window has
+	// room, either because old calls left it or because the rate grew.
+	x0 := now
+	if n := len(a.log); n > 0 && a.log[n-1].After(x0) {
+		x0 = a.log[n-1]
 	}
-	if tl := a.period / ticksPerPeriod; now.Sub(a.tick) >= tl {
-		if a.used >= a.rate/ticksPerPeriod/2 {
-			a.raise()
+	cut := x0.Add(-a.window())
+	i := 0
+	for i < len(a.log) && !a.log[i].After(cut) {
+		i++
+	}
+	n := len(a.log) - i
+	limit := max(1, int(a.rate))
+	x := x0
+	if n >= limit {
+		x = a.log[i+n-limit].Add(a.window())
+		if g, ok := a.growthTime(float64(n + 1)); ok {
+			if at := now.Add(g); at.Before(x) {
+				x = at
+				if x.Before(x0) {
+					x = x0
+				}
+			}
 		}
-		a.tick, a.used = now, 0
 	}
-	t, b := a.spacing()
-	t0 := a.tat
-	if t0.Before(now) {
-		t0 = now
+	a.busy = n+1 >= limit
+	if x.Sub(now) > a.pollEvery() {
+		a.busy = true
+		return full, x.Sub(now), a.epoch, time.Time{}
 	}
-	at := t0.Add(-time.Duration(b-1) * t)
-	a.tat = t0.Add(t)
-	a.used++
-	if !at.After(now) {
-		return goNow, 0, a.epoch
+	a.log = append(a.log, x)
+	if !x.After(now) {
+		return goNow, 0, a.epoch, time.Time{}
 	}
-	return reserved, at.Sub(now), a.epoch
+	return reserved, x.Sub(now), a.epoch, x
 }
 
-func (a *adaptive) raise() {
-	g := growFast
-	if a.known > 0 && a.rate >= nearKnown*a.known {
-		g = growSlow
+// pollEvery is how far ahead a slot is reserved, and how often a caller
+// with none asks again (the rate may have grown meanwhile).
+func (a *adaptive) pollEvery() time.Duration { return a.period / horizonPart }
+
+// giveBack returns a slot reserved at x with epoch ep whose caller gave up.
+func (a *adaptive) giveBack(x time.Time, ep int64) {
+	if ep != a.epoch {
+		return
 	}
-	a.rate = math.Min(a.ceiling, a.rate*g)
-	if a.known > 0 && a.rate > forgetKnown*a.known {
-		a.known = 0
+	for j := len(a.log) - 1; j >= 0; j-- {
+		if a.log[j].Equal(x) {
+			a.log = append(a.log[:j], a.log[j+1:]...)
+			return
+		}
 	}
 }
 
@@ -144,17 +238,21 @@ func (a *adaptive) penalize(now time.Time, d time.Duration) {
 		a.until = end
 	}
 	a.epoch++
-	if a.start > 0 && !same {
-		a.known = a.rate
-		a.rate = math.Max(a.floor(), a.rate*cutFactor)
-	}
 	if a.start <= 0 {
 		return
 	}
-	// Resume one interval apart after the penalty, without a burst.
-	t, b := a.spacing()
-	if resume := a.until.Add(time.Duration(b-1) * t); a.tat.Before(resume) {
-		a.tat = resume
+	// Slots reserved ahead are void: their callers ask again.
+	j := len(a.log)
+	for j > 0 && a.log[j-1].After(now) {
+		j--
 	}
-	a.tick, a.used = a.until, 0
+	a.log = a.log[:j]
+	a.busy, a.grew = false, time.Time{}
+	if same {
+		return
+	}
+	a.prune(now)
+	held := float64(len(a.log))
+	a.known = math.Max(held, a.floor())
+	a.rate = math.Min(a.ceiling, math.Max(a.floor(), settleShare*held))
 }

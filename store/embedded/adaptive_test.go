@@ -11,12 +11,12 @@ func drive(a *adaptive, t time.Time, d time.Duration) ([]time.Time, time.Time) {
 	var out []time.Time
 	end := t.Add(d)
 	for t.Before(end) {
-		g, w, ep := a.acquire(t, -1)
+		g, w, ep, _ := a.acquire(t, -1)
 		if g == reserved {
 			t = t.Add(w)
-			g, w, _ = a.acquire(t, ep)
+			g, w, _, _ = a.acquire(t, ep)
 		}
-		if g == penalized {
+		if g == penalized || g == full {
 			t = t.Add(w)
 			continue
 		}
@@ -25,40 +25,95 @@ func drive(a *adaptive, t time.Time, d time.Duration) ([]time.Time, time.Time) {
 	return out, t
 }
 
+// maxWindow is the most times any window of d holds.
+func maxWindow(ts []time.Time, d time.Duration) int {
+	best, j := 0, 0
+	for i := range ts {
+		for j < len(ts) && ts[j].Sub(ts[i]) < d {
+			j++
+		}
+		best = max(best, j-i)
+	}
+	return best
+}
+
 func TestAdaptiveWindowNeverExceedsTheRate(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
 	a := newAdaptive(1200, 10000, 30*time.Second)
 	ts, _ := drive(a, t0, 3*time.Minute)
-	j := 0
-	for i := range ts {
-		for j < len(ts) && ts[j].Sub(ts[i]) < 30*time.Second {
-			j++
-		}
-		if n := j - i; n > 10000 {
-			t.Fatalf("a window of 30 s from %s held %d calls, over the ceiling", ts[i].Sub(t0), n)
-		}
+	if n := maxWindow(ts, 30*time.Second); n > 10000 {
+		t.Fatalf("a window of 30 s held %d calls, over the ceiling", n)
 	}
 	if a.rate != 10000 {
 		t.Fatalf("rate after 3 busy minutes = %.0f, want the ceiling 10000", a.rate)
 	}
 }
 
-func TestAdaptiveCutOncePerPenaltyAndFloor(t *testing.T) {
+// TestAdaptiveSlowStartFindsALargeLimitFast: from 1,200/30 s, a busy
+// limiter allows the first 1,200 calls at once and reaches the ceiling of
+// 10,000 within 12 s, two fifths of the period, growing smoothly (no step of more
+// than a few calls at one instant after the first burst).
+func TestAdaptiveSlowStartFindsALargeLimitFast(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
-	a := newAdaptive(100, 1000, 30*time.Second)
-	a.penalize(t0, 2*time.Second)
-	a.penalize(t0.Add(time.Millisecond), 2*time.Second) // the same 429 event
-	if a.rate != 70 || a.known != 100 {
-		t.Fatalf("after one 429 event rate = %.1f, known = %.1f; want 70, 100", a.rate, a.known)
+	a := newAdaptive(1200, 10000, 30*time.Second)
+	ts, _ := drive(a, t0, 12*time.Second)
+	at0 := 0
+	for _, x := range ts {
+		if x.Equal(t0) {
+			at0++
+		}
 	}
-	if g, w, _ := a.acquire(t0.Add(time.Second), -1); g != penalized || w != time.Second+time.Millisecond {
-		t.Fatalf("acquire during the penalty = %v, %s", g, w)
+	if at0 != 1200 {
+		t.Fatalf("%d calls at once at the start, want the starting rate 1200", at0)
 	}
-	for i := range 10 {
-		a.penalize(t0.Add(time.Duration(i+1)*time.Minute), time.Second)
+	if n := len(ts); n < 10000 {
+		t.Fatalf("%d calls in the first 12 s, want the ceiling 10000 reached", n)
 	}
-	if a.rate != 25 {
-		t.Fatalf("rate after many 429s = %.1f, want the floor 25", a.rate)
+	most := 0
+	for i := 1200; i < len(ts); {
+		j := i
+		for j < len(ts) && ts[j].Equal(ts[i]) {
+			j++
+		}
+		most = max(most, j-i)
+		i = j
+	}
+	if most > 3 {
+		t.Fatalf("%d calls at one instant during slow start, want growth one call at a time", most)
+	}
+}
+
+// TestAdaptiveSettlesBelowWhatGraphTook: a 429 stops calls for its
+// Retry-After and settles the rate at 0.9 of what the window held; then
+// the rate probes upwards slowly, and a window never holds more than it.
+func TestAdaptiveSettlesBelowWhatGraphTook(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
+	a := newAdaptive(1200, 10000, 30*time.Second)
+	ts, now := drive(a, t0, 100*time.Millisecond)
+	ts2, now := drive(a, now, 100*time.Millisecond)
+	held := len(ts) + len(ts2)
+	a.penalize(now, 3*time.Second)
+	a.penalize(now.Add(time.Millisecond), 3*time.Second) // the same 429 event
+	if a.rate != 0.9*float64(held) || a.known != float64(held) {
+		t.Fatalf("after a 429 with %d calls in the window: rate %.1f, known %.1f; want %.1f, %d", held, a.rate, a.known, 0.9*float64(held), held)
+	}
+	if g, w, _, _ := a.acquire(now.Add(time.Second), -1); g != penalized || w != 2*time.Second+time.Millisecond {
+		t.Fatalf("acquire during the penalty = %v, %s; want penalized, 2.001s", g, w)
+	}
+	after, _ := drive(a, now.Add(3*time.Second), 2*time.Minute)
+	all := append(append(ts, ts2...), after...)
+	if n := maxWindow(all, 30*time.Second); float64(n) > 1.1*float64(held) {
+		t.Fatalf("a window held %d calls after Graph refused at %d", n, held)
+	}
+	// Four busy periods of additive probing: 3 % of the level per period.
+	if h := float64(held); a.rate <= 0.9*h || a.rate > (0.9+4*0.03)*h+1 {
+		t.Fatalf("rate after 4 busy periods = %.1f, want a slow climb from %.1f by at most %.1f", a.rate, 0.9*h, 4*0.03*h)
+	}
+	for i := range 20 {
+		a.penalize(now.Add(time.Duration(i+1)*time.Hour), time.Second)
+	}
+	if a.rate != 300 {
+		t.Fatalf("rate after many 429s on an empty window = %.1f, want the floor 300", a.rate)
 	}
 }
 
@@ -66,34 +121,48 @@ func TestAdaptiveIdleDoesNotRaise(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
 	a := newAdaptive(120, 1000, 3*time.Second)
 	for i := range 100 {
-		if g, _, _ := a.acquire(t0.Add(time.Duration(i)*time.Second), -1); g != goNow {
+		if g, _, _, _ := a.acquire(t0.Add(time.Duration(i)*time.Second), -1); g != goNow {
 			t.Fatalf("an idle call had to wait")
 		}
 	}
 	if a.rate != 120 {
 		t.Fatalf("rate after 100 s of one call a second = %.1f, want 120", a.rate)
 	}
+	// A full window, then an hour of quiet: the quiet credits no growth.
+	ts, now := drive(a, t0.Add(time.Hour), 0)
+	_ = ts
+	for range 120 {
+		a.acquire(now, -1)
+	}
+	a.acquire(now.Add(time.Hour), -1)
+	if a.rate > 120*2 {
+		t.Fatalf("rate after a full window and an hour of quiet = %.1f, want about 120", a.rate)
+	}
 }
 
 func TestAdaptiveReservationVoidedByPenalty(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
 	a := newAdaptive(20, 20, time.Second)
-	a.acquire(t0, -1)
-	g, w, ep := a.acquire(t0, -1)
-	if g != reserved || w != 50*time.Millisecond {
-		t.Fatalf("second call = %v after %s, want reserved after 50ms", g, w)
+	for range 20 {
+		if g, _, _, _ := a.acquire(t0, -1); g != goNow {
+			t.Fatalf("a call within the first window's allowance = %v, want go", g)
+		}
 	}
-	a.penalize(t0.Add(10*time.Millisecond), time.Second)
-	if g, _, _ := a.acquire(t0.Add(w), ep); g != penalized {
+	// The window is full: the next 20 slots are when the first calls leave
+	// it, one period and the guard later.
+	var ep int64
+	for i := range 20 {
+		g, w, e, _ := a.acquire(t0.Add(time.Second), -1)
+		if g != reserved || w != 20*time.Millisecond {
+			t.Fatalf("call %d = %v after %s, want reserved after the guard 20ms", 21+i, g, w)
+		}
+		ep = e
+	}
+	if g, w, _, _ := a.acquire(t0.Add(time.Second), -1); g != full || w != 1040*time.Millisecond {
+		t.Fatalf("call 41 = %v after %s, want full for 1.04s (when the reserved slots leave the window)", g, w)
+	}
+	a.penalize(t0.Add(time.Second+10*time.Millisecond), time.Second)
+	if g, _, _, _ := a.acquire(t0.Add(time.Second+20*time.Millisecond), ep); g != penalized {
 		t.Fatalf("a slot reserved before a 429 = %v, want penalized", g)
-	}
-	// After the penalty the stale reservation counts as a new call: it takes
-	// the first slot, and the next call waits one interval (no burst).
-	end := t0.Add(1010 * time.Millisecond)
-	if g, _, _ := a.acquire(end, ep); g != goNow {
-		t.Fatalf("first call after the penalty = %v, want go", g)
-	}
-	if g, _, _ := a.acquire(end, -1); g != reserved {
-		t.Fatalf("second call at the penalty's end = %v, want a reserved slot", g)
 	}
 }

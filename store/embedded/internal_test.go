@@ -2,6 +2,7 @@ package embedded
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -50,17 +51,31 @@ func waitN(t *testing.T, l *Limiter, n int) {
 	}
 }
 
-func TestLimiterSpacesCalls(t *testing.T) {
-	l, c := newTestLimiter(4, time.Second)
-	waitN(t, l, 5)
-	want := []time.Duration{250 * time.Millisecond, 250 * time.Millisecond, 250 * time.Millisecond, 250 * time.Millisecond}
-	if !slices.Equal(c.waits, want) {
-		t.Fatalf("waits = %v, want %v", c.waits, want)
+// sum adds up waits.
+func sum(ws []time.Duration) time.Duration {
+	var d time.Duration
+	for _, w := range ws {
+		d += w
 	}
-	// After an idle second, the next call goes at once.
-	c.now = c.now.Add(time.Second)
-	c.waits = nil
+	return d
+}
+
+func TestLimiterWindow(t *testing.T) {
+	l, c := newTestLimiter(4, time.Second)
+	waitN(t, l, 4)
+	if len(c.waits) != 0 {
+		t.Fatalf("the window's allowance waited %v, want none", c.waits)
+	}
+	// The fifth call waits until the first leaves the window (one period
+	// and the 2 % guard), asking again every period/30 meanwhile.
 	waitN(t, l, 1)
+	if got := sum(c.waits); got != 1020*time.Millisecond || len(c.waits) < 30 {
+		t.Fatalf("waits = %v (%s), want 1.02s in steps of at most 33ms", c.waits, got)
+	}
+	// After an idle period, the next calls go at once.
+	c.now = c.now.Add(2 * time.Second)
+	c.waits = nil
+	waitN(t, l, 3)
 	if len(c.waits) != 0 {
 		t.Fatalf("waits after idling = %v, want none", c.waits)
 	}
@@ -68,15 +83,17 @@ func TestLimiterSpacesCalls(t *testing.T) {
 
 func TestLimiterPenalize(t *testing.T) {
 	l, c := newTestLimiter(4, time.Second)
-	waitN(t, l, 1)
+	waitN(t, l, 4)
 	if err := l.Penalize(t.Context(), 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	waitN(t, l, 2)
-	// After the penalty the rate restarts at 0.7 of what it was: 2.8/s.
-	want := []time.Duration{10 * time.Second, time.Second * 10 / 28}
-	if !slices.Equal(c.waits, want) {
-		t.Fatalf("waits after Penalize(10s) = %v, want %v", c.waits, want)
+	waitN(t, l, 1)
+	if !slices.Equal(c.waits, []time.Duration{10 * time.Second}) {
+		t.Fatalf("waits after Penalize(10s) = %v, want [10s]", c.waits)
+	}
+	// The rate settled at 0.9 of the 4 calls the window held: 3.6.
+	if r, _ := l.Rate(t.Context()); r != 3.6 {
+		t.Fatalf("rate after a 429 = %v, want 3.6", r)
 	}
 	// A shorter penalty than the one running changes nothing.
 	c.waits = nil
@@ -91,11 +108,11 @@ func TestLimiterPenalize(t *testing.T) {
 
 func TestLimiterPenalizeWhileWaiting(t *testing.T) {
 	l, c := newTestLimiter(4, time.Second)
-	waitN(t, l, 1)
-	// Another worker got a 429 while this call waited for its slot.
+	waitN(t, l, 4)
+	// Another worker got a 429 while this call waited for room.
 	c.during = func() { _ = l.Penalize(context.Background(), 5*time.Second) }
 	waitN(t, l, 1)
-	want := []time.Duration{250 * time.Millisecond, 5 * time.Second}
+	want := []time.Duration{time.Second / 30, 5 * time.Second}
 	if !slices.Equal(c.waits, want) {
 		t.Fatalf("waits = %v, want %v", c.waits, want)
 	}
@@ -116,26 +133,26 @@ func TestLimiterUnlimitedStillHonoursPenalize(t *testing.T) {
 
 func TestLimiterDeadline(t *testing.T) {
 	l, c := newTestLimiter(1, time.Minute)
+	c.now = time.Now() // the context's deadline runs on the real clock
 	waitN(t, l, 1)
-	// The next slot is a minute away: a caller with 10 s left fails at once.
+	// Room comes in 61.2 s: a caller with 10 s left fails at once, told so.
 	ctx, cancel := context.WithDeadline(t.Context(), c.now.Add(10*time.Second))
 	defer cancel()
-	if err := l.Wait(ctx); err == nil {
-		t.Fatal("Wait past the deadline succeeded")
+	err := l.Wait(ctx)
+	var thr *bridge.ThrottledError
+	if !errors.As(err, &thr) || thr.RetryAfter != 61200*time.Millisecond {
+		t.Fatalf("Wait past the deadline = %v, want a ThrottledError of 61.2s", err)
 	}
 	if len(c.waits) != 0 {
 		t.Fatalf("waits = %v, want none", c.waits)
-	}
-	// The slot was not used up.
-	waitN(t, l, 1)
-	if !slices.Equal(c.waits, []time.Duration{time.Minute}) {
-		t.Fatalf("waits = %v, want [1m0s]", c.waits)
 	}
 }
 
 func TestLimiterCanceledWaitGivesSlotBack(t *testing.T) {
 	l, c := newTestLimiter(1, time.Minute)
 	waitN(t, l, 1)
+	// One second before room comes, a call reserves the slot, then gives up.
+	c.now = c.now.Add(time.Minute + 200*time.Millisecond)
 	ctx, cancel := context.WithCancel(t.Context())
 	l.after = func(time.Duration) <-chan time.Time { cancel(); return nil }
 	if err := l.Wait(ctx); err != context.Canceled {
@@ -143,8 +160,8 @@ func TestLimiterCanceledWaitGivesSlotBack(t *testing.T) {
 	}
 	l.after = c.after
 	waitN(t, l, 1)
-	if !slices.Equal(c.waits, []time.Duration{time.Minute}) {
-		t.Fatalf("waits = %v, want [1m0s] (the canceled call's slot given back)", c.waits)
+	if !slices.Equal(c.waits, []time.Duration{time.Second}) {
+		t.Fatalf("waits = %v, want [1s] (the canceled call's slot given back)", c.waits)
 	}
 }
 

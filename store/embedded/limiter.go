@@ -14,8 +14,9 @@ import (
 var ErrPenalized = errors.New("graph rate limit: waiting would outlast the deadline")
 
 // Limiter is the embedded store's adaptive Graph rate (see adaptive.go):
-// it spaces calls within one process, raises the rate while Graph accepts,
-// cuts it on a 429 and makes no call at all while a Retry-After runs. The
+// it keeps every window of one period within the rate, raises the rate
+// while Graph accepts, settles it on a 429 and makes no call at all while a
+// Retry-After runs. The
 // embedded store has a single serve process, so the rate need not be shared.
 type Limiter struct {
 	// Now is the clock; it defaults to time.Now. Set it before first use.
@@ -45,16 +46,21 @@ func NewAdaptiveLimiter(start, ceiling int, per time.Duration) *Limiter {
 // WithRate); every caller shares its budget.
 func (s *Store) Limiter() bridge.Limiter { return s.limiter }
 
-// Rate reports the current rate in calls per period (0 when unlimited).
-func (l *Limiter) Rate() float64 {
+// Rate reports the rate now in force, in calls per Period (0 when
+// unlimited); it never fails, and has the Redis store's signature.
+func (l *Limiter) Rate(context.Context) (float64, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.a.rate
+	return l.a.rate, nil
 }
 
+// Period is the window that Rate counts calls in.
+func (l *Limiter) Period() time.Duration { return l.a.period }
+
 // Wait blocks until a call may be made: until any penalty has run out and
-// the rate allows one more call. When ctx's deadline comes before that, Wait
-// returns at once with a *bridge.ThrottledError that says how long to wait.
+// the window allows one more call. When ctx's deadline comes before that,
+// Wait returns at once with a *bridge.ThrottledError that says how long to
+// wait.
 func (l *Limiter) Wait(ctx context.Context) error {
 	epoch := int64(-1)
 	for {
@@ -62,9 +68,7 @@ func (l *Limiter) Wait(ctx context.Context) error {
 			return err
 		}
 		l.mu.Lock()
-		prev := l.a.tat
-		g, d, ep := l.a.acquire(l.Now(), epoch)
-		next := l.a.tat
+		g, d, ep, slot := l.a.acquire(l.Now(), epoch)
 		l.mu.Unlock()
 		switch g {
 		case goNow:
@@ -75,30 +79,30 @@ func (l *Limiter) Wait(ctx context.Context) error {
 			epoch = -1
 		}
 		if dl, ok := ctx.Deadline(); ok && dl.Sub(l.Now()) < d {
-			l.giveBack(g, ep, prev, next)
+			l.giveBack(g, slot, ep)
 			return &bridge.ThrottledError{RetryAfter: d, Err: ErrPenalized}
+		}
+		if g == full {
+			d = min(d, l.a.pollEvery())
 		}
 		select {
 		case <-l.after(d):
 		case <-ctx.Done():
-			l.giveBack(g, ep, prev, next)
+			l.giveBack(g, slot, ep)
 			return ctx.Err()
 		}
 	}
 }
 
-// giveBack returns a slot reserved by a Wait that fails, unless a later
-// call reserved after it or a penalty moved every slot.
-func (l *Limiter) giveBack(g grant, ep int64, prev, next time.Time) {
+// giveBack returns a slot reserved by a Wait that fails, unless a penalty
+// voided it already.
+func (l *Limiter) giveBack(g grant, slot time.Time, ep int64) {
 	if g != reserved {
 		return
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.a.epoch == ep && l.a.tat.Equal(next) {
-		l.a.tat = prev
-		l.a.used--
-	}
+	l.a.giveBack(slot, ep)
 }
 
 // Penalize stops all calls for d (Graph's Retry-After) and cuts the rate; it

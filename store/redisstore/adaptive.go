@@ -2,94 +2,144 @@ package redisstore
 
 import "github.com/redis/go-redis/v9"
 
-// The adaptive Graph rate, shared by every replica in one hash,
-// {p}:graph:limit, whose fields are (times in Unix ms on Redis's clock):
+// The adaptive Graph rate, shared by every replica in two keys (times in
+// Unix ms on Redis's clock):
 //
-//	rate   current calls per period
-//	tat    GCRA theoretical arrival time
-//	tick   start of the current quarter-period tick
-//	used   calls granted in the current tick
-//	known  rate in force at the last 429 (0 when none)
-//	until  no call before this (Retry-After)
-//	ep     bumped by every penalty; invalidates reserved slots
+//	{p}:graph:limit  a hash:
+//	  rate   current calls per period
+//	  busy   1 when the window was full at the last decision
+//	  grew   when growth was last credited
+//	  known  calls the window held at the last 429 (0 when none)
+//	  until  no call before this (Retry-After)
+//	  ep     bumped by every penalty; voids reserved slots
+//	  seq    the last member added to the log
+//	{p}:graph:log    a sorted set: every call and reserved slot in the
+//	                 window, scored by its time
 //
-// It is the algorithm of store/embedded/adaptive.go, step for step:
-// quarter-period ticks that used at least half their share raise the rate
-// (×2^(1/4) until near the last 429's rate, then ×1.025), a 429 cuts it to
-// 0.7 (never below start/4) once per penalty, and GCRA spacing with a burst
-// of rate/20 keeps every window of one period within the rate. The hash
-// expires after a day without calls.
+// It is the algorithm of store/embedded/adaptive.go, step for step: a
+// sliding window of one period plus a 2 % guard that never holds more calls
+// than the rate; slow start (doubling while the window is full: every
+// quarter period up to twice the start, then every 1/20 period) until the
+// first 429; on a 429 no call until Retry-After, the slots
+// reserved ahead voided, and the rate settled at 0.9 of the calls the window
+// held; then additive probing by 3 % of that level per busy period, back to
+// slow start past 1.1 times it. Both keys expire after a day without calls.
 
-// adaptiveFn holds the state helpers both scripts share. ARGV: start,
-// ceiling, period ms, extra.
+// adaptiveFn holds the state helpers both scripts share. KEYS: limit, log.
+// ARGV: start, ceiling, period ms, extra.
 const adaptiveFn = `
 if redis.replicate_commands then redis.replicate_commands() end
 local tm = redis.call('TIME')
 local now = tonumber(tm[1]) * 1000 + tonumber(tm[2]) / 1000
 local start, ceiling, per = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local floor = math.max(1, start * 0.25)
-local h = redis.call('HMGET', KEYS[1], 'rate', 'tat', 'tick', 'used', 'known', 'until', 'ep')
+local win = per * 1.02
+local h = redis.call('HMGET', KEYS[1], 'rate', 'busy', 'grew', 'known', 'until', 'ep', 'seq')
 local rate = tonumber(h[1]) or start
-local tat = tonumber(h[2]) or 0
-local tick = tonumber(h[3]) or now
-local used = tonumber(h[4]) or 0
-local known = tonumber(h[5]) or 0
-local untl = tonumber(h[6]) or 0
-local ep = tonumber(h[7]) or 0
+local busy = tonumber(h[2]) or 0
+local grew = tonumber(h[3]) or 0
+local known = tonumber(h[4]) or 0
+local untl = tonumber(h[5]) or 0
+local ep = tonumber(h[6]) or 0
+local seq = tonumber(h[7]) or 0
 rate = math.min(ceiling, math.max(floor, rate))
-local function spacing()
-  local b = math.max(1, math.floor(rate / 20))
-  local n = rate
-  if b > 1 then n = rate - b end
-  return per / n, b
-end
 local function f(x) return string.format('%.3f', x) end
 local function save()
-  redis.call('HSET', KEYS[1], 'rate', f(rate), 'tat', f(tat), 'tick', f(tick), 'used', f(used),
-    'known', f(known), 'until', f(untl), 'ep', ep)
+  redis.call('HSET', KEYS[1], 'rate', f(rate), 'busy', busy, 'grew', f(grew), 'known', f(known),
+    'until', f(untl), 'ep', ep, 'seq', seq)
   redis.call('PEXPIRE', KEYS[1], 86400000)
+  redis.call('PEXPIRE', KEYS[2], 86400000)
+end
+local function prune()
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', f(now - win))
+end
+local function step() return 0.03 * math.max(known, start) end
+local function doubling() if rate < 2 * start then return per / 4 end return per / 20 end
+local function growth(need)
+  if known > 0 then return (need - rate) / step() * per end
+  local r, d = rate, 0
+  if r < 2 * start then
+    d = math.log(math.min(need, 2 * start) / r) / math.log(2) * (per / 4)
+    r = 2 * start
+  end
+  if need > r then d = d + math.log(need / r) / math.log(2) * (per / 20) end
+  return d
 end
 `
 
-// acquireScript: KEYS limit; ARGV start, ceiling, period ms, epoch of a
-// reserved slot (” for none). It returns {kind, wait µs, epoch}: kind 0 =
-// call now, 1 = slot reserved (wait, then confirm with epoch), 2 = penalized
-// (wait, then ask again).
+// acquireScript: KEYS limit, log; ARGV start, ceiling, period ms, epoch of a
+// reserved slot (” for none). It returns {kind, wait µs, epoch, member}:
+// kind 0 = call now, 1 = slot reserved (wait, then confirm with epoch; the
+// member gives it back), 2 = penalized (wait, then ask again), 3 = the window
+// is full for that long (ask again within period/30: the rate may grow).
 var acquireScript = redis.NewScript(adaptiveFn + `
-if now < untl then return {2, math.ceil((untl - now) * 1000), ep} end
-if ARGV[4] ~= '' and tonumber(ARGV[4]) == ep then return {0, 0, ep} end
-if now - tick >= per / 4 then
-  if used >= rate / 8 then
-    local g = 1.189207115002721
-    if known > 0 and rate >= 0.9 * known then g = 1.025 end
-    rate = math.min(ceiling, rate * g)
-    if known > 0 and rate > 1.5 * known then known = 0 end
+if now < untl then return {2, math.ceil((untl - now) * 1000), ep, 0} end
+if ARGV[4] ~= '' and tonumber(ARGV[4]) == ep then return {0, 0, ep, 0} end
+prune()
+local total = redis.call('ZCARD', KEYS[2])
+if busy == 1 and total >= math.floor(rate) and grew > 0 and now > grew then
+  local dt = math.min(now - grew, per / 20)
+  if known == 0 then
+    rate = rate * math.pow(2, dt / doubling())
+  else
+    rate = rate + step() * dt / per
   end
-  tick, used = now, 0
+  rate = math.min(ceiling, rate)
+  if known > 0 and rate > 1.1 * known then known = 0 end
 end
-local t, b = spacing()
-local t0 = math.max(tat, now)
-local at = t0 - (b - 1) * t
-tat = t0 + t
-used = used + 1
+grew = now
+local x0 = now
+local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
+if last[2] and tonumber(last[2]) > x0 then x0 = tonumber(last[2]) end
+local n = redis.call('ZCOUNT', KEYS[2], '(' .. f(x0 - win), '+inf')
+local limit = math.max(1, math.floor(rate))
+local x = x0
+if n >= limit then
+  local e = redis.call('ZRANGE', KEYS[2], total - limit, total - limit, 'WITHSCORES')
+  x = tonumber(e[2]) + win
+  local need = n + 1
+  if need <= ceiling then
+    local g = 0
+    if need > rate then g = growth(need) end
+    if now + g < x then x = math.max(x0, now + g) end
+  end
+end
+if n + 1 >= limit then busy = 1 else busy = 0 end
+if x - now > per / 30 then
+  busy = 1
+  save()
+  return {3, math.ceil((x - now) * 1000), ep, 0}
+end
+seq = seq + 1
+redis.call('ZADD', KEYS[2], f(x), seq)
 save()
-if at <= now then return {0, 0, ep} end
-return {1, math.ceil((at - now) * 1000), ep}
+if x <= now then return {0, 0, ep, 0} end
+return {1, math.ceil((x - now) * 1000), ep, seq}
 `)
 
-// penalizeScript: KEYS limit; ARGV start, ceiling, period ms, Retry-After ms.
+// giveBackScript: KEYS limit, log; ARGV epoch, member. It returns a reserved
+// slot whose caller gave up, unless a penalty voided it.
+var giveBackScript = redis.NewScript(`
+if tonumber(redis.call('HGET', KEYS[1], 'ep') or '0') == tonumber(ARGV[1]) then
+  redis.call('ZREM', KEYS[2], ARGV[2])
+end
+return 1
+`)
+
+// penalizeScript: KEYS limit, log; ARGV start, ceiling, period ms, Retry-After ms.
 var penalizeScript = redis.NewScript(adaptiveFn + `
 local fin = now + tonumber(ARGV[4])
 local same = now < untl
 if fin > untl then untl = fin end
 ep = ep + 1
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '(' .. f(now), '+inf')
+busy, grew = 0, 0
 if not same then
-  known = rate
-  rate = math.max(floor, rate * 0.7)
+  prune()
+  local held = redis.call('ZCARD', KEYS[2])
+  known = math.max(held, floor)
+  rate = math.min(ceiling, math.max(floor, 0.9 * held))
 end
-local t, b = spacing()
-tat = math.max(tat, untl + (b - 1) * t)
-tick, used = untl, 0
 save()
 return 1
 `)

@@ -33,7 +33,8 @@ var ErrPenalized = errors.New("graph rate limit: waiting would outlast the deadl
 
 // Limiter is the adaptive Graph rate shared, through Redis, by every worker
 // of every replica: one Lua script per call attempt decides it atomically on
-// Redis's clock (the algorithm is described in adaptive.go).
+// Redis's clock (the algorithm is described in adaptive.go and
+// store/embedded/adaptive.go).
 type Limiter struct {
 	s   *Store
 	cfg LimiterConfig
@@ -69,7 +70,16 @@ func (l *Limiter) args(extra string) []any {
 	return []any{l.cfg.Rate, l.cfg.Max, l.cfg.Period.Milliseconds(), extra}
 }
 
-// Rate reports the shared rate now in force, in calls per period.
+// keys are the scripts' keys: the state, and for the adaptive Graph rate
+// the log of the window's calls (both shared by every namespace).
+func (l *Limiter) keys() []string {
+	if l.acquire == acquireScript {
+		return []string{l.key, l.s.sharedKey("graph", "log")}
+	}
+	return []string{l.key}
+}
+
+// Rate reports the shared rate now in force, in calls per Period.
 func (l *Limiter) Rate(ctx context.Context) (float64, error) {
 	v, err := l.s.rdb.HGet(ctx, l.key, "rate").Result()
 	if errors.Is(err, redis.Nil) {
@@ -81,24 +91,31 @@ func (l *Limiter) Rate(ctx context.Context) (float64, error) {
 	return strconv.ParseFloat(v, 64)
 }
 
+// Period is the window that Rate counts calls in.
+func (l *Limiter) Period() time.Duration { return l.cfg.Period }
+
 // Wait blocks until a Graph call may be made: until any penalty set by
-// Penalize (on any replica) has run out and the shared rate allows one more
-// call. When ctx's deadline comes before that, Wait returns at once with a
-// *bridge.ThrottledError that says how long to wait.
+// Penalize (on any replica) has run out and the shared window allows one
+// more call. When ctx's deadline comes before that, Wait returns at once
+// with a *bridge.ThrottledError that says how long to wait.
 func (l *Limiter) Wait(ctx context.Context) error {
 	if l.err != nil {
 		return l.err
 	}
 	epoch := ""
 	for {
-		res, err := l.acquire.Run(ctx, l.s.rdb, []string{l.key}, l.args(epoch)...).Int64Slice()
+		res, err := l.acquire.Run(ctx, l.s.rdb, l.keys(), l.args(epoch)...).Int64Slice()
 		if err != nil {
 			return fmt.Errorf("redis rate limiter: %w", err)
 		}
-		if len(res) != 3 {
+		if len(res) != 4 {
 			return fmt.Errorf("redis rate limiter: unexpected answer %v", res)
 		}
 		kind, waitUs := res[0], res[1]
+		poll := time.Duration(0)
+		if kind == 3 {
+			poll = l.cfg.Period / 30
+		}
 		switch kind {
 		case 0:
 			return nil
@@ -109,24 +126,39 @@ func (l *Limiter) Wait(ctx context.Context) error {
 		default:
 			epoch = ""
 		}
-		if err := sleep(ctx, time.Duration(waitUs)*time.Microsecond); err != nil {
+		if err := sleep(ctx, time.Duration(waitUs)*time.Microsecond, poll); err != nil {
+			if kind == 1 {
+				l.giveBack(res[2], res[3])
+			}
 			return err
 		}
 	}
 }
 
-// sleep waits for d or until ctx ends; it returns a *bridge.ThrottledError at
-// once when ctx's deadline comes first.
-func sleep(ctx context.Context, d time.Duration) error {
+// giveBack returns a reserved slot whose caller gave up; a failure only
+// leaves the slot unused until it leaves the window.
+func (l *Limiter) giveBack(epoch, member int64) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = giveBackScript.Run(ctx, l.s.rdb, l.keys(), epoch, member).Err()
+}
+
+// sleep waits for d (at most poll, when poll > 0) or until ctx ends; it
+// returns a *bridge.ThrottledError at once when ctx's deadline comes before d.
+func sleep(ctx context.Context, d, poll time.Duration) error {
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
 		return &bridge.ThrottledError{RetryAfter: d, Err: ErrPenalized}
+	}
+	if poll > 0 {
+		d = min(d, poll)
 	}
 	return bridge.Sleep(ctx, d)
 }
 
 // Penalize makes every replica's Wait hold off for d (Graph's Retry-After)
-// and cuts the shared rate; it never shortens a longer penalty already in
-// force, and 429s that arrive while a penalty runs cut the rate only once.
+// and settles the shared rate below what the window held; it never shortens
+// a longer penalty already in force, and 429s that arrive while a penalty
+// runs settle the rate only once.
 func (l *Limiter) Penalize(ctx context.Context, d time.Duration) error {
 	msd := d.Milliseconds()
 	if l.err != nil {
@@ -135,7 +167,7 @@ func (l *Limiter) Penalize(ctx context.Context, d time.Duration) error {
 	if msd <= 0 {
 		return nil
 	}
-	if err := l.penalize.Run(ctx, l.s.rdb, []string{l.key}, l.args(strconv.FormatInt(msd, 10))...).Err(); err != nil {
+	if err := l.penalize.Run(ctx, l.s.rdb, l.keys(), l.args(strconv.FormatInt(msd, 10))...).Err(); err != nil {
 		return fmt.Errorf("redis rate limiter: %w", err)
 	}
 	return nil
