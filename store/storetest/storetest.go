@@ -62,6 +62,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Backend) {
 			tc.fn(t, open(t))
 		})
 	}
+	runBatch(t, open)
 }
 
 var cases = []struct {
