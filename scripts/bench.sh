@@ -36,6 +36,9 @@ if [[ $smoke == 1 ]]; then
 	exit 0
 fi
 
+# serve's memory with 100,000 mappings and a 10,000-user backlog (about a minute more).
+memory="$(STATUSBRIDGE_SCALE_TEST=1 go test -count=1 -run 'TestServeMemoryAt100kUsers' -v ./e2e/ 2>&1 | tee /dev/stderr | grep -o 'serve (.*' | sed 's/^/- /')"
+
 cat > BENCHMARKS.md <<MD
 # Benchmarks: the adaptive Graph rate under a burst
 
@@ -62,7 +65,15 @@ Reading the numbers: at the larger limit the time goes into the ramp (the rate d
 from 120/3s, three doublings to reach 1000/3s, with no 429); at the smaller one, into the whole-second
 Retry-After after the one 429 that finds the limit, and the presence reads that share the window.
 
-Run \`scripts/bench.sh\` to measure again (about a minute); \`scripts/bench.sh --smoke\` runs the small
+## serve's memory at 100,000 users
+
+e2e \`TestServeMemoryAt100kUsers\`: 100,000 admin mappings and 10,000 due users loaded into Redis through the
+store, then one \`serve\` drains the backlog (dry run; then against the Graph stand-in). Resident memory
+from /proc/<pid>/status; the limit is 64 MB.
+
+$memory
+
+Run \`scripts/bench.sh\` to measure again (about two minutes); \`scripts/bench.sh --smoke\` runs the small
 limit only and prints the table.
 MD
 echo "wrote BENCHMARKS.md" >&2
