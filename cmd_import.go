@@ -102,11 +102,13 @@ func runMappingImport(ctx context.Context, env *runEnv, args []string) error {
 		return err
 	}
 	defer st.Close()
-	rows, bad, err := parseImport(ctx, in, lookup, func(n int) { fmt.Fprintf(env.stderr, "… %d rows read\n", n) })
+	read := newProgress(env.stderr, "rows read", 0, 500)
+	rows, bad, err := parseImport(ctx, in, lookup, read.Set)
 	if err != nil {
 		return fmt.Errorf("reading the import file: %v", err)
 	}
-	changed, same, err := applyImport(ctx, env, st, rows, dryRun)
+	read.Done(len(rows) + len(bad))
+	changed, same, err := applyImport(ctx, env, st, rows, dryRun, time.Now)
 	if err != nil {
 		return err
 	}
@@ -124,45 +126,70 @@ func runMappingImport(ctx context.Context, env *runEnv, args []string) error {
 	return nil
 }
 
+// importBatch is how many rows applyImport reads and stores per round trip
+// to the store.
+const importBatch = 1000
+
 // applyImport stores the rows as admin mappings (or, on a dry run, says what
-// it would store) and counts the changed and unchanged ones.
-func applyImport(ctx context.Context, env *runEnv, st store.Backend, rows []importRow, dryRun bool) (changed, same int, err error) {
-	for i, row := range rows {
-		cur, ok, err := st.GetMapping(ctx, row.slackID)
-		if err != nil {
-			return changed, same, err
-		}
-		if ok && cur.Source == bridge.SourceAdmin && cur.EntraID == row.entraID {
-			same++
-			continue
-		}
-		changed++
-		was := "new"
-		if ok {
-			was = fmt.Sprintf("was %s (%s)", orDash(cur.EntraID), cur.Source)
-		}
-		if dryRun {
-			fmt.Fprintf(env.stdout, "would set %s → %s (%s)\n", row.slackID, row.entraID, was)
-			continue
-		}
-		now := time.Now()
-		m := bridge.Mapping{SlackUserID: row.slackID, EntraID: row.entraID, Source: bridge.SourceAdmin, Detail: row.detail, FoundAt: now.UTC()}
-		if err := st.SetMapping(ctx, m, now); err != nil {
-			return changed, same, fmt.Errorf("line %d: %v (%d rows imported before it)", row.line, err, changed-1)
-		}
-		if (i+1)%500 == 0 {
-			fmt.Fprintf(env.stderr, "… %d/%d rows imported\n", i+1, len(rows))
-		}
+// it would store) and counts the changed and unchanged ones. It works
+// importBatch rows at a time: one read of their current entries, one
+// pipelined write of the changed ones, each with SetMapping's rules. Rows
+// already stored as admin entries for the same Entra id are left alone, so
+// running an import again after a failure is safe.
+func applyImport(ctx context.Context, env *runEnv, st store.Backend, rows []importRow, dryRun bool, now func() time.Time) (changed, same int, err error) {
+	bar := newProgress(env.stderr, "rows imported", len(rows), 500)
+	if dryRun {
+		bar = nil
 	}
+	ids := make([]string, 0, importBatch)
+	batch := make([]bridge.Mapping, 0, importBatch)
+	for start := 0; start < len(rows); start += importBatch {
+		chunk := rows[start:min(start+importBatch, len(rows))]
+		ids = ids[:0]
+		for _, row := range chunk {
+			ids = append(ids, row.slackID)
+		}
+		cur, err := st.GetMappings(ctx, ids)
+		if err != nil {
+			return changed, same, fmt.Errorf("reading the stored mappings: %v (%d rows imported before line %d)", err, changed, chunk[0].line)
+		}
+		batch = batch[:0]
+		t := now()
+		for _, row := range chunk {
+			c, ok := cur[row.slackID]
+			if ok && c.Source == bridge.SourceAdmin && c.EntraID == row.entraID {
+				same++
+				continue
+			}
+			if dryRun {
+				was := "new"
+				if ok {
+					was = fmt.Sprintf("was %s (%s)", orDash(c.EntraID), c.Source)
+				}
+				fmt.Fprintf(env.stdout, "would set %s → %s (%s)\n", row.slackID, row.entraID, was)
+				changed++
+				continue
+			}
+			batch = append(batch, bridge.Mapping{SlackUserID: row.slackID, EntraID: row.entraID, Source: bridge.SourceAdmin, Detail: row.detail, FoundAt: t.UTC()})
+		}
+		if len(batch) > 0 {
+			if err := st.SetMappings(ctx, batch, t); err != nil {
+				return changed, same, fmt.Errorf("storing the rows from line %d on: %v (%d rows imported before them; importing the file again is safe)", chunk[0].line, err, changed)
+			}
+			changed += len(batch)
+		}
+		bar.Set(start + len(chunk))
+	}
+	bar.Done(len(rows))
 	return changed, same, nil
 }
 
 func runMappingExport(ctx context.Context, env *runEnv, st store.Backend) error {
-	ms, err := st.ListMappings(ctx)
-	if err != nil {
+	cw := mapping.NewCSVWriter(env.stdout)
+	if err := st.EachMapping(ctx, cw.Write); err != nil {
 		return err
 	}
-	return mapping.WriteCSV(env.stdout, ms)
+	return cw.Flush()
 }
 
 func runMappingResolve(ctx context.Context, env *runEnv, cfg *Config, st store.Backend, slackID string) error {

@@ -1,13 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"text/tabwriter"
 	"time"
 
 	"github.com/statusbridge/statusbridge/bridge"
@@ -145,20 +145,7 @@ func mappingOp(ctx context.Context, env *runEnv, st store.Backend, sub string, p
 		}
 		fmt.Fprintf(env.stdout, "removed mapping of %s\n", pos[0])
 	case "ls":
-		ms, err := st.ListMappings(ctx)
-		if err != nil {
-			return err
-		}
-		if source != "" {
-			var keep []bridge.Mapping
-			for _, m := range ms {
-				if string(m.Source) == source {
-					keep = append(keep, m)
-				}
-			}
-			ms = keep
-		}
-		printMappings(env.stdout, ms, asJSON)
+		return listMappings(ctx, env.stdout, st, bridge.MappingSource(source), asJSON)
 	case "export":
 		return runMappingExport(ctx, env, st)
 	}
@@ -166,21 +153,93 @@ func mappingOp(ctx context.Context, env *runEnv, st store.Backend, sub string, p
 }
 
 func printMappings(w io.Writer, ms []bridge.Mapping, asJSON bool) {
-	if asJSON {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		if ms == nil {
-			ms = []bridge.Mapping{}
-		}
-		enc.Encode(ms)
-		return
-	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SLACK USER\tENTRA OBJECT ID\tSOURCE\tFOUND AT\tDETAIL")
+	out := newMappingWriter(w, asJSON)
 	for _, m := range ms {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", m.SlackUserID, orDash(m.EntraID), m.Source, m.FoundAt.UTC().Format(time.RFC3339), m.Detail)
+		out.write(m)
 	}
-	tw.Flush()
+	out.close()
+}
+
+// listMappings streams the store's mappings (only those of source, when
+// set) to w as a table or a JSON array, a row at a time.
+func listMappings(ctx context.Context, w io.Writer, st store.Backend, source bridge.MappingSource, asJSON bool) error {
+	bw := bufio.NewWriter(w)
+	out := newMappingWriter(bw, asJSON)
+	err := st.EachMapping(ctx, func(m bridge.Mapping) error {
+		if source != "" && m.Source != source {
+			return nil
+		}
+		return out.write(m)
+	})
+	if err != nil {
+		return err
+	}
+	return out.close()
+}
+
+// mappingWriter writes mappings one at a time, as a table or a JSON array,
+// without holding them: the table's columns have fixed widths, and the
+// array is written element by element.
+type mappingWriter struct {
+	w      io.Writer
+	asJSON bool
+	n      int
+	err    error
+}
+
+func newMappingWriter(w io.Writer, asJSON bool) *mappingWriter {
+	return &mappingWriter{w: w, asJSON: asJSON}
+}
+
+// mappingRow is the table's row format: a Slack user id, an Entra object id
+// (36 characters), a source, a time (20), a detail.
+const mappingRow = "%-11s  %-36s  %-7s  %-20s  %s\n"
+
+func (mw *mappingWriter) write(m bridge.Mapping) error {
+	if mw.err != nil {
+		return mw.err
+	}
+	if mw.asJSON {
+		b, err := json.MarshalIndent(m, "  ", "  ")
+		if err != nil {
+			mw.err = err
+			return err
+		}
+		sep := ",\n  "
+		if mw.n == 0 {
+			sep = "[\n  "
+		}
+		_, mw.err = fmt.Fprintf(mw.w, "%s%s", sep, b)
+	} else {
+		if mw.n == 0 {
+			_, mw.err = fmt.Fprintf(mw.w, mappingRow, "SLACK USER", "ENTRA OBJECT ID", "SOURCE", "FOUND AT", "DETAIL")
+		}
+		if mw.err == nil {
+			_, mw.err = fmt.Fprintf(mw.w, mappingRow, m.SlackUserID, orDash(m.EntraID), m.Source, m.FoundAt.UTC().Format(time.RFC3339), m.Detail)
+		}
+	}
+	mw.n++
+	return mw.err
+}
+
+// close ends the table or the array (an empty list is "[]" in JSON, a
+// header alone as a table) and flushes a buffered writer.
+func (mw *mappingWriter) close() error {
+	if mw.err != nil {
+		return mw.err
+	}
+	switch {
+	case mw.asJSON && mw.n == 0:
+		_, mw.err = io.WriteString(mw.w, "[]\n")
+	case mw.asJSON:
+		_, mw.err = io.WriteString(mw.w, "\n]\n")
+	case mw.n == 0:
+		_, mw.err = fmt.Fprintf(mw.w, mappingRow, "SLACK USER", "ENTRA OBJECT ID", "SOURCE", "FOUND AT", "DETAIL")
+	}
+	if f, ok := mw.w.(interface{ Flush() error }); ok && mw.err == nil {
+		mw.err = f.Flush()
+	}
+	return mw.err
 }
 
 func orDash(s string) string {

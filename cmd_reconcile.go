@@ -30,8 +30,10 @@ func runReconcile(ctx context.Context, env *runEnv, args []string) error {
 		return err
 	}
 	r := newReconciler(cfg, &bridge.Engine{Queue: st}, allow)
-	r.Progress = func(n int) { fmt.Fprintf(env.stderr, "… %d users read\n", n) }
+	bar := newProgress(env.stderr, "users read", 0, 500)
+	r.Progress = bar.Set
 	counts, err := r.Pass(ctx)
+	bar.Done(counts.Read())
 	fmt.Fprintf(env.stdout, "reconciled: %d changed, %d unchanged, %d newer already, %d not mirrored\n",
 		counts.Changed, counts.Unchanged, counts.Newer, counts.NotMirrored)
 	return err

@@ -2,8 +2,13 @@ package bridge
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"sync"
 	"time"
 )
 
@@ -56,14 +61,44 @@ type Reconciler struct {
 	Now func() time.Time
 	// Progress, when set, hears the number of users read every 500 users.
 	Progress func(read int)
+	// Lock, when set, makes RunEvery's passes take turns across replicas:
+	// a pass runs only while this process holds the lock ReconcileLock.
+	Lock Locker
+	// Holder names this process to Lock (default: host name, process id and
+	// a random suffix, fixed on first use).
+	Holder string
+	// LockTTL is how long the lock lasts unless renewed; it is renewed every
+	// third of it while a pass runs (default DefaultReconcileLockTTL).
+	LockTTL time.Duration
+	// LogEvery is how often RunEvery logs a pass's progress (default 30 s).
+	LogEvery time.Duration
+
+	holderOnce sync.Once
 }
+
+// ReconcileLock is the name of the lock RunEvery's passes take.
+const ReconcileLock = "reconcile"
+
+// DefaultReconcileLockTTL is the reconcile lock's lifetime unless renewed:
+// a replica that dies mid-pass holds up the others at most this long.
+const DefaultReconcileLockTTL = 2 * time.Minute
 
 // Pass runs one reconcile pass.
 func (r *Reconciler) Pass(ctx context.Context) (ReconcileCounts, error) {
-	now := time.Now
+	return r.pass(ctx, r.Progress)
+}
+
+func (r *Reconciler) now() time.Time {
 	if r.Now != nil {
-		now = r.Now
+		return r.Now()
 	}
+	return time.Now()
+}
+
+// pass runs one reconcile pass; progress, when set, hears the number of
+// users read every 500 users.
+func (r *Reconciler) pass(ctx context.Context, progress func(read int)) (ReconcileCounts, error) {
+	now := r.now
 	// The pass counts as a little older than its start, so that an event of
 	// about the same moment (Slack's clock against this host's) wins the tie.
 	started := now().Truncate(time.Second).Add(-2 * time.Second)
@@ -79,15 +114,18 @@ func (r *Reconciler) Pass(ctx context.Context) (ReconcileCounts, error) {
 			return fmt.Errorf("storing %s: %w", u.ID, err)
 		}
 		counts.add(out)
-		if n := counts.Read(); r.Progress != nil && n%500 == 0 {
-			r.Progress(n)
+		if n := counts.Read(); progress != nil && n%500 == 0 {
+			progress(n)
 		}
 		return nil
 	})
 	return counts, err
 }
 
-// RunEvery runs a pass every interval until ctx ends, logging one line per pass.
+// RunEvery runs a pass every interval until ctx ends, logging one line per
+// pass and, during a long pass, its progress every LogEvery. With a Lock,
+// a pass runs only while this process holds it (see LockedPass); a pass
+// another replica runs is skipped, logged at debug.
 func (r *Reconciler) RunEvery(ctx context.Context, interval time.Duration, log *slog.Logger) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -97,12 +135,139 @@ func (r *Reconciler) RunEvery(ctx context.Context, interval time.Duration, log *
 			return
 		case <-t.C:
 		}
-		counts, err := r.Pass(ctx)
-		if err != nil && ctx.Err() == nil {
-			log.Warn("reconcile pass failed; the next one tries again", "err", err, "changed", counts.Changed)
-			continue
+		r.LockedPass(ctx, log)
+	}
+}
+
+// LockedPass runs one pass if this process can take the lock (or there is
+// no Lock), renewing the lock while the pass runs and giving it back at the
+// end, and logs the outcome. A pass whose lock another holder took over
+// (after a renewal failed for longer than its lifetime) is stopped. It
+// reports whether a pass ran.
+func (r *Reconciler) LockedPass(ctx context.Context, log *slog.Logger) bool {
+	passCtx := ctx
+	if r.Lock != nil {
+		holder, ttl := r.holder(), r.lockTTL()
+		ok, err := r.Lock.TryLock(ctx, ReconcileLock, holder, ttl)
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Warn("reconcile pass skipped: could not take its lock; the next one tries again", "err", err)
+			}
+			return false
 		}
+		if !ok {
+			log.Debug("reconcile pass skipped: another replica is running one")
+			return false
+		}
+		var cancel context.CancelCauseFunc
+		passCtx, cancel = context.WithCancelCause(ctx)
+		done := make(chan struct{})
+		renewed := make(chan struct{})
+		go func() {
+			defer close(renewed)
+			r.renew(passCtx, done, cancel, holder, ttl, log)
+		}()
+		defer func() {
+			close(done)
+			<-renewed
+			cancel(nil)
+			uctx, ucancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer ucancel()
+			if err := r.Lock.Unlock(uctx, ReconcileLock, holder); err != nil {
+				log.Warn("could not give back the reconcile lock; it runs out by itself", "err", err, "ttl", ttl)
+			}
+		}()
+	}
+	counts, err := r.pass(passCtx, r.progressLog(log))
+	if err != nil && ctx.Err() == nil {
+		if cause := context.Cause(passCtx); cause != nil && passCtx.Err() != nil {
+			err = cause
+		}
+		log.Warn("reconcile pass failed; the next one tries again", "err", err, "changed", counts.Changed, "read", counts.Read())
+		return true
+	}
+	if ctx.Err() == nil {
 		log.Info("reconcile pass done", "changed", counts.Changed, "unchanged", counts.Unchanged,
 			"newer_already", counts.Newer, "not_mirrored", counts.NotMirrored)
 	}
+	return true
+}
+
+// errLockLost stops a pass whose lock another holder has taken.
+var errLockLost = errors.New("another replica took the reconcile lock")
+
+// renew renews the lock every third of ttl until done closes. A renewal the
+// store refuses because another holder has the lock stops the pass; one
+// that fails is tried again at the next tick (the lock lasts ttl).
+func (r *Reconciler) renew(ctx context.Context, done <-chan struct{}, stop context.CancelCauseFunc, holder string, ttl time.Duration, log *slog.Logger) {
+	t := time.NewTicker(max(ttl/3, time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		ok, err := r.Lock.TryLock(ctx, ReconcileLock, holder, ttl)
+		switch {
+		case err != nil:
+			if ctx.Err() == nil {
+				log.Warn("could not renew the reconcile lock; trying again", "err", err)
+			}
+		case !ok:
+			log.Warn("reconcile lock lost to another replica; this pass stops")
+			stop(errLockLost)
+			return
+		}
+	}
+}
+
+// progressLog returns a progress function that logs the users read at most
+// every LogEvery.
+func (r *Reconciler) progressLog(log *slog.Logger) func(int) {
+	every := r.LogEvery
+	if every <= 0 {
+		every = 30 * time.Second
+	}
+	last := r.now()
+	return func(n int) {
+		if r.Progress != nil {
+			r.Progress(n)
+		}
+		if t := r.now(); t.Sub(last) >= every {
+			last = t
+			log.Info("reconcile pass in progress", "read", n)
+		}
+	}
+}
+
+func (r *Reconciler) lockTTL() time.Duration {
+	if r.LockTTL > 0 {
+		return r.LockTTL
+	}
+	return DefaultReconcileLockTTL
+}
+
+// holder returns Holder, choosing a per-process id on first use when empty.
+func (r *Reconciler) holder() string {
+	r.holderOnce.Do(func() {
+		if r.Holder == "" {
+			r.Holder = ProcessID()
+		}
+	})
+	return r.Holder
+}
+
+// ProcessID names this process among replicas: host name, process id and a
+// random suffix (so that a restarted process with the same pid differs).
+func ProcessID() string {
+	host, _ := os.Hostname()
+	if host == "" {
+		host = "host"
+	}
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
 }

@@ -111,14 +111,44 @@ func ReadCSV(r io.Reader) (rows []Row, bad []*RowError, err error) {
 // WriteCSV writes the mappings that name an Entra id, after CSVHeader, in
 // a form ReadCSV reads back; negative entries are left out.
 func WriteCSV(w io.Writer, ms []bridge.Mapping) error {
-	cw := csv.NewWriter(w)
-	cw.Write(CSVHeader)
+	cw := NewCSVWriter(w)
 	for _, m := range ms {
-		if m.EntraID == "" {
-			continue
-		}
-		cw.Write([]string{m.SlackUserID, m.EntraID, string(m.Source), m.FoundAt.UTC().Format(time.RFC3339), m.Detail})
+		cw.Write(m)
 	}
-	cw.Flush()
-	return cw.Error()
+	return cw.Flush()
+}
+
+// CSVWriter writes mappings one at a time in WriteCSV's form, so an export
+// streams: rows reach the underlying writer as its buffer fills.
+type CSVWriter struct {
+	cw     *csv.Writer
+	header bool
+}
+
+// NewCSVWriter returns a CSVWriter that writes CSVHeader before the first row.
+func NewCSVWriter(w io.Writer) *CSVWriter { return &CSVWriter{cw: csv.NewWriter(w)} }
+
+// Write writes m when it names an Entra id (negative entries are left out);
+// it returns the underlying writer's first error, if any.
+func (w *CSVWriter) Write(m bridge.Mapping) error {
+	w.writeHeader()
+	if m.EntraID == "" {
+		return w.cw.Error()
+	}
+	w.cw.Write([]string{m.SlackUserID, m.EntraID, string(m.Source), m.FoundAt.UTC().Format(time.RFC3339), m.Detail})
+	return w.cw.Error()
+}
+
+// Flush writes the header if no row came, and any buffered rows.
+func (w *CSVWriter) Flush() error {
+	w.writeHeader()
+	w.cw.Flush()
+	return w.cw.Error()
+}
+
+func (w *CSVWriter) writeHeader() {
+	if !w.header {
+		w.header = true
+		w.cw.Write(CSVHeader)
+	}
 }

@@ -186,3 +186,53 @@ func FuzzReadCSV(f *testing.F) {
 		}
 	})
 }
+
+// failAfter accepts n bytes, then fails every write.
+type failAfter struct{ n int }
+
+func (f *failAfter) Write(p []byte) (int, error) {
+	if f.n < len(p) {
+		return 0, errors.New("disk full")
+	}
+	f.n -= len(p)
+	return len(p), nil
+}
+
+func TestCSVWriterStreams(t *testing.T) {
+	var buf bytes.Buffer
+	w := NewCSVWriter(&buf)
+	m := bridge.Mapping{SlackUserID: "U024BE7LH", EntraID: "fa8bf3dc-eca7-46b7-bad1-db199b62afc3", Source: bridge.SourceAdmin, FoundAt: time.Unix(0, 0)}
+	for range 200 {
+		if err := w.Write(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if buf.Len() == 0 {
+		t.Fatal("200 rows written and nothing reached the writer: rows are held, not streamed")
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(buf.String(), "\n"); got != 201 {
+		t.Fatalf("%d lines, want a header and 200 rows", got)
+	}
+
+	// An empty export is the header alone.
+	buf.Reset()
+	if err := NewCSVWriter(&buf).Flush(); err != nil || buf.String() != strings.Join(CSVHeader, ",")+"\n" {
+		t.Fatalf("empty export %q, %v", buf.String(), err)
+	}
+
+	// A failing writer stops the stream with its error.
+	w = NewCSVWriter(&failAfter{n: 100})
+	var err error
+	for i := 0; i < 1000 && err == nil; i++ {
+		err = w.Write(m)
+	}
+	if err == nil {
+		err = w.Flush()
+	}
+	if err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("err = %v, want the writer's error", err)
+	}
+}

@@ -30,6 +30,7 @@ type Backend interface {
 	bridge.Upcoming
 	bridge.SeenStore
 	bridge.Locker
+	MappingBatch
 	// Limiter returns a client of the store's one Graph rate budget: every
 	// limiter of one store (and, for a shared store, of every replica) draws
 	// on the same budget, and a Penalize through one holds back all.

@@ -45,32 +45,36 @@ func (s *Store) SetMapping(ctx context.Context, m bridge.Mapping, now time.Time)
 	if err != nil {
 		return err
 	}
-	err = s.update(ctx, func(tx txn) error {
-		var prev bridge.Mapping
-		if old := tx.Bucket(bMappings).Get([]byte(m.SlackUserID)); old != nil {
-			_ = json.Unmarshal(old, &prev)
-		}
-		if prev.Source == bridge.SourceAdmin && m.Source != bridge.SourceAdmin {
-			return errNoChange
-		}
-		if err := tx.Bucket(bMappings).Put([]byte(m.SlackUserID), v); err != nil {
-			return err
-		}
-		unparked, err := unparkDue(tx, m.SlackUserID, now)
-		if err != nil || unparked || m.EntraID == "" || m.EntraID == prev.EntraID {
-			return err
-		}
-		if m.Source == bridge.SourceEmail && prev.EntraID == "" {
-			// Discovery found the first account for a user that a worker is
-			// resolving right now: the queue is left as it is (its backoff too).
-			return nil
-		}
-		return makeDue(tx, m.SlackUserID, now)
-	})
+	err = s.update(ctx, func(tx txn) error { return setMappingTx(tx, m, v, now) })
 	if errors.Is(err, errNoChange) {
 		return nil
 	}
 	return err
+}
+
+// setMappingTx is SetMapping's step inside a write transaction; v is m as
+// JSON. It returns errNoChange when an admin's entry keeps its place.
+func setMappingTx(tx txn, m bridge.Mapping, v []byte, now time.Time) error {
+	var prev bridge.Mapping
+	if old := tx.Bucket(bMappings).Get([]byte(m.SlackUserID)); old != nil {
+		_ = json.Unmarshal(old, &prev)
+	}
+	if prev.Source == bridge.SourceAdmin && m.Source != bridge.SourceAdmin {
+		return errNoChange
+	}
+	if err := tx.Bucket(bMappings).Put([]byte(m.SlackUserID), v); err != nil {
+		return err
+	}
+	unparked, err := unparkDue(tx, m.SlackUserID, now)
+	if err != nil || unparked || m.EntraID == "" || m.EntraID == prev.EntraID {
+		return err
+	}
+	if m.Source == bridge.SourceEmail && prev.EntraID == "" {
+		// Discovery found the first account for a user that a worker is
+		// resolving right now: the queue is left as it is (its backoff too).
+		return nil
+	}
+	return makeDue(tx, m.SlackUserID, now)
 }
 
 // DeleteMapping deletes a mapping and un-parks the user; a user with a stored

@@ -63,6 +63,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Backend) {
 		})
 	}
 	runTwoWay(t, open)
+	runBatch(t, open)
 }
 
 var cases = []struct {
