@@ -135,7 +135,7 @@ var settings = []setting{
 	{env: "STATUSBRIDGE_SOCKET_STALE_AFTER", flag: "socket-stale-after", def: "2m", parse: duration(func(c *Config) *time.Duration { return &c.SocketStaleAfter }, time.Second, time.Hour, false),
 		help: "Socket Mode watchdog: reconnect when nothing, not even a ping, arrived for this long"},
 	{env: "STATUSBRIDGE_RECONCILE_INTERVAL", flag: "reconcile-interval", def: "0", parse: duration(func(c *Config) *time.Duration { return &c.ReconcileInterval }, 5*time.Second, 7*24*time.Hour, true),
-		help: "run a reconcile pass (Slack's directory → queue) this often inside serve, to repair lost events; 0 turns it off (it needs SLACK_BOT_TOKEN; every replica runs its own)"},
+		help: "run a reconcile pass (Slack's directory → queue) this often inside serve, to repair lost events; 0 turns it off (it needs SLACK_BOT_TOKEN; one replica at a time runs it, through a lock in the store)"},
 	{env: "STATUSBRIDGE_WORKERS", flag: "workers", def: "8", parse: integer(func(c *Config) *int { return &c.Workers }, 1, 256),
 		help: "concurrent Teams updates per process"},
 	{env: "STATUSBRIDGE_LEASE", flag: "lease", def: "30s", parse: duration(func(c *Config) *time.Duration { return &c.Lease }, 10*time.Second, time.Hour, false),

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
+	"github.com/statusbridge/statusbridge/bridge"
 	"github.com/statusbridge/statusbridge/slackhandler"
 )
 
@@ -42,14 +44,14 @@ func (d *doctor) testUser(ctx context.Context, cfg *Config) string {
 		return ""
 	}
 	defer st.Close()
-	ms, err := st.ListMappings(ctx)
-	if err != nil {
-		return ""
-	}
-	for _, m := range ms {
-		if m.EntraID != "" {
-			return m.SlackUserID
+	user := ""
+	errFound := errors.New("found")
+	_ = st.EachMapping(ctx, func(m bridge.Mapping) error {
+		if m.EntraID == "" {
+			return nil
 		}
-	}
-	return ""
+		user = m.SlackUserID
+		return errFound
+	})
+	return user
 }

@@ -237,7 +237,10 @@ func (a *app) run(ctx context.Context) error {
 	cfg, log := a.cfg, a.log
 	if cfg.ReconcileInterval > 0 {
 		if cfg.SlackBotToken != "" {
-			go newReconciler(cfg, a.engine, a.allowOrg).RunEvery(ctx, cfg.ReconcileInterval, log)
+			// One replica reconciles at a time (a lock in the store).
+			r := newReconciler(cfg, a.engine, a.allowOrg)
+			r.Lock = a.st
+			go r.RunEvery(ctx, cfg.ReconcileInterval, log)
 		} else {
 			log.Warn("STATUSBRIDGE_RECONCILE_INTERVAL is set but SLACK_BOT_TOKEN is not: no reconcile passes")
 		}

@@ -21,9 +21,10 @@ type PollCounts struct {
 	Queued int
 }
 
-// MappingLister lists the mappings (the accounts a poll reads).
+// MappingLister walks the mappings (the accounts a poll reads) without
+// holding them all in memory.
 type MappingLister interface {
-	ListMappings(ctx context.Context) ([]Mapping, error)
+	EachMapping(ctx context.Context, fn func(Mapping) error) error
 }
 
 // TeamsPoller reads what Teams shows for every mapped account, on one
@@ -122,33 +123,39 @@ func (p *TeamsPoller) Run(ctx context.Context) {
 	}
 }
 
-// Poll reads every mapped account once and queues the Slack writes.
+// Poll reads every mapped account once and queues the Slack writes. It
+// walks the mappings in chunks of one read call each, so a poll of 100k
+// accounts holds one chunk at a time.
 func (p *TeamsPoller) Poll(ctx context.Context) (PollCounts, error) {
 	p.defaults()
 	var c PollCounts
-	ms, err := p.Mappings.ListMappings(ctx)
-	if err != nil {
-		return c, err
-	}
-	users := map[string][]string{} // Entra id → Slack users
+	users := map[string][]string{} // Entra id → Slack users, of this chunk
 	var ids []string
-	for _, m := range ms {
+	flush := func() error {
+		if len(ids) == 0 {
+			return nil
+		}
+		err := p.pollChunk(ctx, ids, users, &c)
+		users, ids = map[string][]string{}, nil
+		return err
+	}
+	err := p.Mappings.EachMapping(ctx, func(m Mapping) error {
 		if m.EntraID == "" || (m.Source != SourceAdmin && m.Source != SourceEmail) {
-			continue
+			return nil
 		}
 		if _, ok := users[m.EntraID]; !ok {
 			ids = append(ids, m.EntraID)
 		}
 		users[m.EntraID] = append(users[m.EntraID], m.SlackUserID)
-	}
-	for len(ids) > 0 {
-		n := min(len(ids), MaxPresenceBatch)
-		if err := p.pollChunk(ctx, ids[:n], users, &c); err != nil {
-			return c, err
+		if len(ids) == MaxPresenceBatch {
+			return flush()
 		}
-		ids = ids[n:]
+		return nil
+	})
+	if err != nil {
+		return c, err
 	}
-	return c, nil
+	return c, flush()
 }
 
 func (p *TeamsPoller) pollChunk(ctx context.Context, ids []string, users map[string][]string, c *PollCounts) error {
