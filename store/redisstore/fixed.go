@@ -39,13 +39,13 @@ end
 // fixedAcquireScript: KEYS limit; ARGV rate, ceiling, period ms, epoch of a
 // reserved slot (empty for none). It answers as acquireScript does.
 var fixedAcquireScript = redis.NewScript(fixedFn + `
-if now < untl then return {2, math.ceil((untl - now) * 1000), ep} end
-if ARGV[4] ~= '' and tonumber(ARGV[4]) == ep then return {0, 0, ep} end
+if now < untl then return {2, math.ceil((untl - now) * 1000), ep, 0} end
+if ARGV[4] ~= '' and tonumber(ARGV[4]) == ep then return {0, 0, ep, 0} end
 local at = math.max(tat, now)
 tat = at + t
 save()
-if at <= now then return {0, 0, ep} end
-return {1, math.ceil((at - now) * 1000), ep}
+if at <= now then return {0, 0, ep, 0} end
+return {1, math.ceil((at - now) * 1000), ep, 0}
 `)
 
 // fixedPenalizeScript: KEYS limit; ARGV rate, ceiling, period ms,

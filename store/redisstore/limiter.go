@@ -138,6 +138,9 @@ func (l *Limiter) Wait(ctx context.Context) error {
 // giveBack returns a reserved slot whose caller gave up; a failure only
 // leaves the slot unused until it leaves the window.
 func (l *Limiter) giveBack(epoch, member int64) {
+	if l.acquire != acquireScript {
+		return // a fixed rate reserves no slot in a log
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	_ = giveBackScript.Run(ctx, l.s.rdb, l.keys(), epoch, member).Err()
