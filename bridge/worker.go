@@ -298,13 +298,19 @@ func (e *Engine) releaseOne(ctx context.Context, log *slog.Logger, o Owned, why 
 // penalize holds back every Graph call after Graph answered 429.
 func (e *Engine) penalize(ctx context.Context, log *slog.Logger, err error) {
 	var thr *ThrottledError
-	if e.Limiter == nil || !errors.As(err, &thr) {
+	if e.Limiter == nil || !errors.As(err, &thr) || errors.Is(err, errLimiterWait) {
+		// Only Graph's own 429 tightens the limiter: a wait for the
+		// limiter that ran out is no news from Graph.
 		return
 	}
 	if perr := e.Limiter.Penalize(ctx, thr.RetryAfter); perr != nil {
 		log.Warn("could not tighten the rate limiter", "err", perr)
 	}
 }
+
+// errLimiterWait marks a wait for the shared limiter that failed (its
+// deadline would pass first, or the store did not answer).
+var errLimiterWait = errors.New("waiting for the shared rate limiter")
 
 // waitTurn waits for the shared Graph limiter (none: no wait); a wait that
 // fails is a transient error, tried again later.
@@ -313,7 +319,7 @@ func waitTurn(ctx context.Context, l Limiter) error {
 		return nil
 	}
 	if err := l.Wait(ctx); err != nil {
-		return &TransientError{Reason: "rate limiter: " + err.Error(), Err: err}
+		return &TransientError{Reason: "rate limiter: " + err.Error(), Err: fmt.Errorf("%w: %w", errLimiterWait, err)}
 	}
 	return nil
 }
