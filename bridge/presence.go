@@ -73,12 +73,14 @@ func (b *presenceBatcher) read(ctx context.Context, entraID string, touched time
 	ch := make(chan presenceResult, 1)
 	b.mu.Lock()
 	if a, ok := b.ahead[entraID]; ok {
-		// Each read ahead serves one write: a later change reads again.
-		delete(b.ahead, entraID)
+		// A read ahead serves until the bridge calls the account (touched
+		// moves past it) or it is presenceTTL old: a user whose write had
+		// to wait for the Graph budget uses it when it comes back.
 		if b.now().Sub(a.at) < presenceTTL && a.at.After(touched.Add(skewMargin)) {
 			b.mu.Unlock()
 			return a.content, a.known, nil
 		}
+		delete(b.ahead, entraID)
 	}
 	if b.waiting == nil {
 		b.waiting = map[string][]chan presenceResult{}

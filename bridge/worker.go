@@ -171,6 +171,10 @@ func (e *Engine) apply(ctx context.Context, log *slog.Logger, j Job, entra strin
 
 // write makes the Graph call, recording ownership before and after it.
 func (e *Engine) write(ctx context.Context, log *slog.Logger, j Job, entra string, msg Message, owned Owned, complete func(*Applied)) {
+	if err := waitTurn(ctx, e.Limiter); err != nil {
+		e.fail(ctx, log, j, err, false)
+		return
+	}
 	if e.Owners != nil {
 		// Until Graph answers, Teams may show msg: own it first (and note
 		// the call, so older reads of Teams are not trusted after it).
@@ -178,10 +182,6 @@ func (e *Engine) write(ctx context.Context, log *slog.Logger, j Job, entra strin
 			e.fail(ctx, log, j, &TransientError{Reason: "store: " + err.Error(), Err: err}, false)
 			return
 		}
-	}
-	if err := waitTurn(ctx, e.Limiter); err != nil {
-		e.fail(ctx, log, j, err, false)
-		return
 	}
 	wctx, wend := e.span(ctx, SpanWrite, "entra_id", entra, "clear", msg.Clear())
 	err := e.Publisher.SetStatusMessage(wctx, entra, msg)
@@ -312,14 +312,22 @@ func (e *Engine) penalize(ctx context.Context, log *slog.Logger, err error) {
 // deadline would pass first, or the store did not answer).
 var errLimiterWait = errors.New("waiting for the shared rate limiter")
 
-// waitTurn waits for the shared Graph limiter (none: no wait); a wait that
-// fails is a transient error, tried again later.
+// waitTurn waits for the shared Graph limiter (none: no wait). A wait that
+// would outlast ctx comes back as a *RetryLaterError for when the budget
+// frees up; any other failed wait is a transient error.
 func waitTurn(ctx context.Context, l Limiter) error {
 	if l == nil {
 		return nil
 	}
 	if err := l.Wait(ctx); err != nil {
-		return &TransientError{Reason: "rate limiter: " + err.Error(), Err: fmt.Errorf("%w: %w", errLimiterWait, err)}
+		wrapped := fmt.Errorf("%w: %w", errLimiterWait, err)
+		var thr *ThrottledError
+		if errors.As(err, &thr) && thr.RetryAfter > 0 {
+			// The budget frees up only later (a penalty, or a full window):
+			// come back then, without counting a failed attempt.
+			return &RetryLaterError{After: thr.RetryAfter, Reason: "waiting for the shared Graph rate", Err: wrapped}
+		}
+		return &TransientError{Reason: "rate limiter: " + err.Error(), Err: wrapped}
 	}
 	return nil
 }
