@@ -96,8 +96,8 @@ func TestReconcileOneReplicaAtATime(t *testing.T) {
 	const botToken = "xoxb-reconcile-lock-token"
 	api := slacktest.StartAPI(t, botToken)
 	api.AddUser(slacktest.User{ID: alice, TeamID: team, Email: "alice@corp.example", StatusText: "Lunch", StatusEmoji: ":pizza:"})
-	target, _ := url.Parse(api.URL)
-	proxy := httputil.NewSingleHostReverseProxy(target)
+	apiURL, _ := url.Parse(api.URL)
+	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: apiURL.Scheme, Host: apiURL.Host})
 	var mu sync.Mutex
 	inFlight, most, lists := 0, 0, 0
 	slow := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
@@ -115,7 +115,7 @@ func TestReconcileOneReplicaAtATime(t *testing.T) {
 		proxy.ServeHTTP(rw, r)
 	}))
 	t.Cleanup(slow.Close)
-	slowURL := slow.URL + strings.TrimPrefix(api.URL, "http://"+target.Host)
+	slowURL := slow.URL + apiURL.Path
 	w := newWorld(t, "SLACK_BOT_TOKEN="+botToken, "SLACK_API_URL="+slowURL, "STATUSBRIDGE_RECONCILE_INTERVAL=5s")
 	mustCLI(t, w.env, "mapping", "set", alice, aliceID)
 	f := startFleet(t, w.env, 2)
