@@ -2,18 +2,24 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+	"github.com/statusbridge/statusbridge/bridge"
 	"github.com/statusbridge/statusbridge/internal/fakegraph"
 	"github.com/statusbridge/statusbridge/internal/redistest"
 	"github.com/statusbridge/statusbridge/internal/slacktest"
+	"github.com/statusbridge/statusbridge/store/redisstore"
 )
 
 // The operator's side of Teams → Slack through the built binary: parked
@@ -210,4 +216,101 @@ func TestDoctorChecksTheAdminToken(t *testing.T) {
 		noToken(t, out)
 		wantFail(t, out, code, "teams→slack", "User OAuth Token")
 	})
+}
+
+// TestSizingRedisMemory measures what the store keeps in Redis per
+// employee, for the README's sizing: used_memory (INFO memory) before and
+// after storing N users' records through the store, step by step. It runs
+// only with STATUSBRIDGE_SIZING_USERS=N (say 20000): it is a measurement,
+// not a check.
+func TestSizingRedisMemory(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("STATUSBRIDGE_SIZING_USERS"))
+	if n <= 0 {
+		t.Skip("set STATUSBRIDGE_SIZING_USERS=N to measure Redis memory per user")
+	}
+	ctx := t.Context()
+	srv := redistest.Start(t, "--maxmemory-policy", "noeviction")
+	st, err := redisstore.Open(ctx, srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	slackSide, err := st.Namespace("slack")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	defer rdb.Close()
+	used := func() int64 {
+		info, err := rdb.Info(ctx, "memory").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range strings.Split(info, "\r\n") {
+			if v, ok := strings.CutPrefix(l, "used_memory:"); ok {
+				b, _ := strconv.ParseInt(v, 10, 64)
+				return b
+			}
+		}
+		t.Fatal("no used_memory in INFO memory")
+		return 0
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	slackID := func(i int) string { return fmt.Sprintf("U0%09d", i) }
+	entraID := func(i int) string { return fmt.Sprintf("5ca1ab1e-0000-4000-8000-%012x", i) }
+	const text, content = "In a meeting until 3 pm", "📅 In a meeting until 3 pm"
+	var report []string
+	step := func(name string, fn func(i int) error) {
+		before := used()
+		for i := range n {
+			if err := fn(i); err != nil {
+				t.Fatalf("%s, user %d: %v", name, i, err)
+			}
+		}
+		per := float64(used()-before) / float64(n)
+		report = append(report, fmt.Sprintf("%-44s %6.0f bytes/user", name, per))
+	}
+	start := used()
+	step("mapping (admin/email)", func(i int) error {
+		return st.SetMapping(ctx, bridge.Mapping{SlackUserID: slackID(i), EntraID: entraID(i), Source: bridge.SourceEmail,
+			Detail: fmt.Sprintf("email employee%06d@corp.example", i), FoundAt: now}, now)
+	})
+	step("a change, claimed and applied", func(i int) error {
+		c := bridge.Change{UserID: slackID(i), TeamID: "T0EXAMPLE1", EventID: fmt.Sprintf("Ev0%010d", i), EventType: "user_status_changed",
+			EventTime: now, Source: "events", Status: bridge.Status{Text: text, Emoji: "📅", EmojiName: ":calendar:", Expiration: now.Add(time.Hour).Unix()}}
+		if _, err := st.Submit(ctx, c, now); err != nil {
+			return err
+		}
+		jobs, err := st.Claim(ctx, now, time.Minute, 1)
+		if err != nil || len(jobs) != 1 {
+			return fmt.Errorf("claim: %v (%d jobs)", err, len(jobs))
+		}
+		return st.Complete(ctx, jobs[0], &bridge.Applied{Message: bridge.Message{Content: content, Expiry: now.Add(time.Hour)},
+			EntraID: entraID(i), AppliedAt: now}, now)
+	})
+	step("the pair's second event id (kept 24 h)", func(i int) error {
+		c := bridge.Change{UserID: slackID(i), TeamID: "T0EXAMPLE1", EventID: fmt.Sprintf("Ev1%010d", i), EventType: "user_change",
+			EventTime: now, Source: "events", Status: bridge.Status{Text: text, Emoji: "📅", EmojiName: ":calendar:", Expiration: now.Add(time.Hour).Unix()}}
+		_, err := st.Submit(ctx, c, now)
+		return err
+	})
+	step("owned record (Teams side)", func(i int) error {
+		return st.PutOwned(ctx, bridge.Owned{EntraID: entraID(i), SlackUserID: slackID(i), Content: content, WrittenAt: now, Touched: now})
+	})
+	step("Teams → Slack: seen record", func(i int) error {
+		return st.PutSeen(ctx, []bridge.Seen{{EntraID: entraID(i), Content: content, At: now}})
+	})
+	step("Teams → Slack: owned record (Slack side)", func(i int) error {
+		return slackSide.PutOwned(ctx, bridge.Owned{EntraID: slackID(i), SlackUserID: slackID(i),
+			Content: bridge.SlackKey(bridge.SlackStatus{Emoji: ":calendar:", Text: text}), WrittenAt: now, Touched: now})
+	})
+	total := float64(used()-start) / float64(n)
+	info, _ := rdb.Info(ctx, "server").Result()
+	ver := ""
+	for _, l := range strings.Split(info, "\r\n") {
+		if v, ok := strings.CutPrefix(l, "redis_version:"); ok {
+			ver = v
+		}
+	}
+	t.Logf("Redis %s, %d users:\n%s\n%-44s %6.0f bytes/user", ver, n, strings.Join(report, "\n"), "total", total)
 }
