@@ -29,7 +29,7 @@ func (d *doctor) checkTwoWay(ctx context.Context, cfg *Config) {
 	rep, err := slackhandler.CheckAdminToken(ctx, tok, d.testUser(ctx, cfg), slackhandler.WithAdminAPIURL(cfg.SlackAPIURL))
 	if err != nil {
 		d.fail("teams→slack", "use the User OAuth Token of a workspace admin or owner, with the user scope users.profile:write, on a paid plan",
-			"%v", err)
+			"%s", strings.ReplaceAll(err.Error(), "\n", "; ")) // one line, whatever the problems
 		return
 	}
 	d.pass("teams→slack", "admin token of %s (%s) in %s, scopes %s; read %s's profile without writing",

@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/statusbridge/statusbridge/bridge"
+	"github.com/statusbridge/statusbridge/internal/redistest"
+	"github.com/statusbridge/statusbridge/store/embedded"
+	"github.com/statusbridge/statusbridge/store/redisstore"
 )
 
 // memLocker is an in-memory bridge.Locker with the contract's semantics:
@@ -293,5 +296,148 @@ func TestReconcileLogsProgressInsideServe(t *testing.T) {
 		if n := strings.Count(out.String(), "reconcile pass in progress"); n != tc.want {
 			t.Fatalf("%s a user: %d progress lines, want %d:\n%s", tc.perUser, n, tc.want, out)
 		}
+	}
+}
+
+// realLockers are the real stores' locks: each returns a function that
+// opens one replica's Locker (for Redis, a connection of its own to one
+// server; for the embedded store, the one store a single-instance install
+// has, shared by its holders).
+func realLockers(t *testing.T) map[string]func() bridge.Locker {
+	t.Helper()
+	emb, err := embedded.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { emb.Close() })
+	srv := redistest.Start(t)
+	return map[string]func() bridge.Locker{
+		"embedded": func() bridge.Locker { return emb },
+		"redis": func() bridge.Locker {
+			st, err := redisstore.Open(t.Context(), srv.URL())
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			return st
+		},
+	}
+}
+
+// TestReconcileLockOnRealStores runs the reconciler's lock behaviour
+// against the embedded store and a real redis-server: a held lock skips the
+// pass, a pass holds the lock against others and gives it back, a long pass
+// keeps it by renewing, a crashed holder's lock runs out, and replicas never
+// run passes at the same time.
+func TestReconcileLockOnRealStores(t *testing.T) {
+	for name, open := range realLockers(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := t.Context()
+			lock := open()
+			other := open()
+
+			// Another replica holds the lock: no pass, the lock stays theirs.
+			if ok, err := other.TryLock(ctx, bridge.ReconcileLock, "other-replica", time.Minute); !ok || err != nil {
+				t.Fatalf("setup: %v %v", ok, err)
+			}
+			listed := 0
+			r := &bridge.Reconciler{Lock: lock, Holder: "this-replica", Submitter: nopSubmitter{},
+				Directory: funcPager(func(context.Context, func(bridge.SlackUser, bridge.Status) error) error { listed++; return nil })}
+			log, out := testLog()
+			if r.LockedPass(ctx, log) || listed != 0 {
+				t.Fatalf("a pass ran while another replica held the lock (listed %d)", listed)
+			}
+			if !strings.Contains(out.String(), "another replica") {
+				t.Fatalf("the skip is not logged:\n%s", out)
+			}
+			if ok, _ := other.TryLock(ctx, bridge.ReconcileLock, "other-replica", time.Minute); !ok {
+				t.Fatal("the other replica lost its lock")
+			}
+			if err := other.Unlock(ctx, bridge.ReconcileLock, "other-replica"); err != nil {
+				t.Fatal(err)
+			}
+
+			// A free lock: the pass holds it against others, then gives it back.
+			var takenDuring bool
+			r.Directory = funcPager(func(ctx context.Context, fn func(bridge.SlackUser, bridge.Status) error) error {
+				ok, err := other.TryLock(ctx, bridge.ReconcileLock, "other-replica", time.Minute)
+				takenDuring = ok || err != nil
+				return fn(bridge.SlackUser{ID: "U0ALICE01"}, bridge.Status{Text: "Lunch"})
+			})
+			if !r.LockedPass(ctx, log) || takenDuring {
+				t.Fatalf("pass with a free lock: another replica took it during the pass (%v):\n%s", takenDuring, out)
+			}
+			if ok, err := other.TryLock(ctx, bridge.ReconcileLock, "other-replica", time.Minute); !ok || err != nil {
+				t.Fatalf("after the pass the lock was not given back: %v %v", ok, err)
+			}
+			if err := other.Unlock(ctx, bridge.ReconcileLock, "other-replica"); err != nil {
+				t.Fatal(err)
+			}
+
+			// A pass that outlives the lock's ttl several times keeps it.
+			r.LockTTL = 300 * time.Millisecond
+			r.Directory = funcPager(func(ctx context.Context, _ func(bridge.SlackUser, bridge.Status) error) error {
+				end := time.Now().Add(5 * r.LockTTL)
+				for time.Now().Before(end) {
+					if ok, err := other.TryLock(ctx, bridge.ReconcileLock, "other-replica", time.Minute); ok || err != nil {
+						return errors.New("another replica took the lock during a long pass")
+					}
+					time.Sleep(50 * time.Millisecond)
+				}
+				return nil
+			})
+			out.mu.Lock()
+			out.b.Reset()
+			out.mu.Unlock()
+			r.LockedPass(ctx, log)
+			if !strings.Contains(out.String(), "reconcile pass done") {
+				t.Fatalf("the long pass lost its lock:\n%s", out)
+			}
+
+			// A replica that crashed holding the lock holds up the others
+			// only until its lock runs out.
+			if ok, _ := other.TryLock(ctx, bridge.ReconcileLock, "crashed-replica", 400*time.Millisecond); !ok {
+				t.Fatal("setup: the lock is not free")
+			}
+			r.Directory = funcPager(func(context.Context, func(bridge.SlackUser, bridge.Status) error) error { return nil })
+			if r.LockedPass(ctx, log) {
+				t.Fatal("a pass ran while a crashed replica's lock was still valid")
+			}
+			time.Sleep(500 * time.Millisecond)
+			if !r.LockedPass(ctx, log) {
+				t.Fatal("the crashed replica's lock did not run out")
+			}
+
+			// Replicas, each with its own connection, take turns.
+			var running, most, passes atomic.Int32
+			dir := funcPager(func(context.Context, func(bridge.SlackUser, bridge.Status) error) error {
+				n := running.Add(1)
+				defer running.Add(-1)
+				for {
+					m := most.Load()
+					if n <= m || most.CompareAndSwap(m, n) {
+						break
+					}
+				}
+				passes.Add(1)
+				time.Sleep(20 * time.Millisecond)
+				return nil
+			})
+			var wg sync.WaitGroup
+			for range 4 {
+				rep := &bridge.Reconciler{Lock: open(), Directory: dir, Submitter: nopSubmitter{}}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for range 10 {
+						rep.LockedPass(ctx, slog.New(slog.DiscardHandler))
+					}
+				}()
+			}
+			wg.Wait()
+			if most.Load() != 1 || passes.Load() == 0 {
+				t.Fatalf("at most %d passes ran at once (of %d), want 1", most.Load(), passes.Load())
+			}
+		})
 	}
 }
