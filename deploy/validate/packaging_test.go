@@ -326,7 +326,7 @@ func TestSettingsContract(t *testing.T) {
 			t.Errorf("package main has no setting %s", s)
 		}
 	}
-	for _, s := range []string{"SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "REDIS_URL"} {
+	for _, s := range []string{"SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "SLACK_ADMIN_USER_TOKEN", "REDIS_URL"} {
 		if !cs.secret[s] {
 			t.Errorf("package main does not mark %s secret", s)
 		}
