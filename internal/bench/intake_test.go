@@ -198,8 +198,10 @@ func TestIntakeAgainstFloor(t *testing.T) {
 		if len(lat) > 0 {
 			r.CPUPerEventMs = float64(after-before) / float64(time.Millisecond) / float64(len(lat))
 		}
-		if len(lat) == 0 || float64(failed) > 0.01*float64(r.Sent) {
-			t.Errorf("%s at %v ev/s: %d of %d requests failed", tg.name, rate, failed, r.Sent)
+		// An overloaded server's timeouts are a measurement (the failed
+		// column); a server that acknowledges nothing is broken.
+		if len(lat) == 0 {
+			t.Errorf("%s at %v ev/s: none of %d requests acknowledged", tg.name, rate, r.Sent)
 		}
 		return r
 	}
