@@ -141,6 +141,9 @@ type Store struct {
 	// fixed holds the state of each FixedLimiter name (top-level store only).
 	fixedMu sync.Mutex
 	fixed   map[string]*fixedState
+	// gc coalesces concurrent Submits (top-level store only).
+	gcOnce sync.Once
+	gc     *groupCommit
 }
 
 var (

@@ -167,77 +167,72 @@ func unpark(tx txn, id string, r *userRec) error {
 
 // Submit stores the change in one transaction: it drops a seen event id,
 // keeps the change only if it is not older than the desired state, and marks
-// the user due. The commit is fsynced before Submit returns.
+// the user due. The commit is fsynced before Submit returns. Concurrent
+// Submits share one transaction and its fsync (see groupCommit).
 func (s *Store) Submit(ctx context.Context, c bridge.Change, now time.Time) (bridge.SubmitOutcome, error) {
 	if c.UserID == "" {
 		return 0, errors.New("change has no user id")
 	}
-	var out bridge.SubmitOutcome
-	err := s.update(ctx, func(tx txn) error {
-		wrote := false
-		if c.EventID != "" {
-			if s.seen(tx, c.EventID, now) {
-				out = bridge.Duplicate
-				return errNoChange
-			}
-			if err := s.remember(tx, c.EventID, now); err != nil {
-				return err
-			}
-			wrote = true
+	return s.root().groupCommit().do(&submitCall{ctx: ctx, s: s, c: c, now: now, done: make(chan struct{})})
+}
+
+// submitTx applies Submit's rules to one change in tx and reports whether
+// it wrote anything.
+func (s *Store) submitTx(tx txn, c bridge.Change, now time.Time) (out bridge.SubmitOutcome, wrote bool, err error) {
+	if c.EventID != "" {
+		if s.seen(tx, c.EventID, now) {
+			return bridge.Duplicate, false, nil
 		}
-		r, err := getUser(tx, c.UserID)
-		if err != nil {
-			return err
+		if err := s.remember(tx, c.EventID, now); err != nil {
+			return 0, false, err
 		}
-		if r == nil {
-			r = &userRec{}
-		}
-		switch {
-		case r.Desired != nil && c.EventTime.Before(r.Desired.EventTime):
-			out = bridge.Stale
-		case r.Desired != nil && sameAsks(*r.Desired, c):
-			out = bridge.Unchanged
-			if c.EventTime.After(r.Desired.EventTime) {
-				// Remember the later time, so a change older than it stays stale.
-				r.Desired.EventTime = c.EventTime
-				if err := putUser(tx, c.UserID, r); err != nil {
-					return err
-				}
-				wrote = true
-			}
-		default:
-			out = bridge.Accepted
-			d := c
-			r.Desired = &d
-			r.Rev++
-			r.ChangedAt = now
-			r.Attempts, r.LastError = 0, ""
-			if r.Parked != "" {
-				if err := unpark(tx, c.UserID, r); err != nil {
-					return err
-				}
-			}
-			// A leased user stays with its worker, which sees the newer
-			// revision when it completes; otherwise the user is due now.
-			if r.Token == "" && (!r.Queued || r.Slot > nanos(now)) {
-				if err := setSlot(tx, c.UserID, r, nanos(now)); err != nil {
-					return err
-				}
-			}
-			if err := putUser(tx, c.UserID, r); err != nil {
-				return err
-			}
-			wrote = true
-		}
-		if !wrote {
-			return errNoChange
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, err
+		wrote = true
 	}
-	return out, nil
+	r, err := getUser(tx, c.UserID)
+	if err != nil {
+		return 0, false, err
+	}
+	if r == nil {
+		r = &userRec{}
+	}
+	switch {
+	case r.Desired != nil && c.EventTime.Before(r.Desired.EventTime):
+		out = bridge.Stale
+	case r.Desired != nil && sameAsks(*r.Desired, c):
+		out = bridge.Unchanged
+		if c.EventTime.After(r.Desired.EventTime) {
+			// Remember the later time, so a change older than it stays stale.
+			r.Desired.EventTime = c.EventTime
+			if err := putUser(tx, c.UserID, r); err != nil {
+				return 0, false, err
+			}
+			wrote = true
+		}
+	default:
+		out = bridge.Accepted
+		d := c
+		r.Desired = &d
+		r.Rev++
+		r.ChangedAt = now
+		r.Attempts, r.LastError = 0, ""
+		if r.Parked != "" {
+			if err := unpark(tx, c.UserID, r); err != nil {
+				return 0, false, err
+			}
+		}
+		// A leased user stays with its worker, which sees the newer
+		// revision when it completes; otherwise the user is due now.
+		if r.Token == "" && (!r.Queued || r.Slot > nanos(now)) {
+			if err := setSlot(tx, c.UserID, r, nanos(now)); err != nil {
+				return 0, false, err
+			}
+		}
+		if err := putUser(tx, c.UserID, r); err != nil {
+			return 0, false, err
+		}
+		wrote = true
+	}
+	return out, wrote, nil
 }
 
 // seen reports whether the event id was stored within the dedupe window.

@@ -87,6 +87,10 @@ type Store struct {
 	// connection with (nil for the top-level store).
 	ns     string
 	parent *Store
+	// gc coalesces concurrent Submits (top-level store only; namespaces use
+	// their parent's).
+	gcOnce sync.Once
+	gc     *groupCommit
 }
 
 // Option configures a Store.
@@ -256,7 +260,9 @@ func msCeil(t time.Time) int64 {
 	return m
 }
 
-// Submit stores a change in one atomic step; see bridge.Queue.
+// Submit stores a change in one atomic step; see bridge.Queue. Concurrent
+// Submits share round trips to Redis (see groupCommit); each returns only
+// after Redis answered for its own change.
 func (s *Store) Submit(ctx context.Context, c bridge.Change, now time.Time) (bridge.SubmitOutcome, error) {
 	fp, err := fingerprint(c)
 	if err != nil {
@@ -270,24 +276,12 @@ func (s *Store) Submit(ctx context.Context, c bridge.Change, now time.Time) (bri
 	if c.EventID != "" {
 		hasEvent, eventKey = "1", s.key("ev", c.EventID)
 	}
-	res, err := submitScript.Run(ctx, s.rdb,
-		[]string{s.userKey(c.UserID), s.dueKey(), s.parkedKey(), eventKey},
-		hasEvent, s.eventTTL.Milliseconds(), timeKey(c.EventTime), fp, desired, s.clock(now), c.UserID,
-	).Text()
-	if err != nil {
-		return 0, fmt.Errorf("redis submit: %w", err)
-	}
-	switch res {
-	case "accepted":
-		return bridge.Accepted, nil
-	case "duplicate":
-		return bridge.Duplicate, nil
-	case "stale":
-		return bridge.Stale, nil
-	case "unchanged":
-		return bridge.Unchanged, nil
-	}
-	return 0, fmt.Errorf("redis submit: unexpected reply %q", res)
+	return submitOutcome(s.groupCommit().do(&submitCall{
+		ctx:  ctx,
+		keys: []string{s.userKey(c.UserID), s.dueKey(), s.parkedKey(), eventKey},
+		args: []any{hasEvent, s.eventTTL.Milliseconds(), timeKey(c.EventTime), fp, desired, s.clock(now), c.UserID},
+		done: make(chan struct{}),
+	}))
 }
 
 // Claim leases up to max due users until now+lease, those due longest first.

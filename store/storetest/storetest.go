@@ -64,6 +64,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Backend) {
 	}
 	runTwoWay(t, open)
 	runBatch(t, open)
+	runConcurrent(t, open)
 }
 
 var cases = []struct {

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# bench-intake.sh measures the ack path against its floor, side by side in one
+# run (internal/bench TestIntakeAgainstFloor): signed Slack events over
+# loopback HTTP to the bridge's intake (Redis store, embedded store) and to
+# the floors (signature check and one Redis SET; one bbolt Put with fsync;
+# bbolt's DB.Batch), open loop at fixed rates and saturated with 32 requests
+# in flight. It draws docs/bench/intake-latency.png and writes its section of
+# BENCHMARKS.md between the <!-- intake --> markers (about two and a half
+# minutes on 2 cores).
+#
+#   scripts/bench-intake.sh
+#
+# STATUSBRIDGE_BENCH_RATES (default 500,1000,2000,4000), STATUSBRIDGE_BENCH_SECONDS
+# (per phase, default 3) and STATUSBRIDGE_BENCH_INFLIGHT (default 32) change the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+out="$(mktemp)"
+trap 'rm -f "$out"' EXIT
+mkdir -p docs/bench
+STATUSBRIDGE_BENCH_INTAKE=1 STATUSBRIDGE_BENCH_OUT="$out" STATUSBRIDGE_BENCH_PNG="$PWD/docs/bench/intake-latency.png" \
+	go test -count=1 -timeout 20m -run '^TestIntakeAgainstFloor$' -v ./internal/bench/ >&2
+
+section="$(python3 - "$out" "$(date -u +%Y-%m-%d)" "$(nproc)" "$(go env GOOS)/$(go env GOARCH)" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+date, cores, plat = sys.argv[2:5]
+def get(target, offered):
+    for r in rows:
+        if r["target"] == target and r["offered"] == offered:
+            return r
+    return None
+rates = sorted({r["offered"] for r in rows if r["offered"] > 0})
+p99_at = 2000 if 2000 in rates else rates[len(rates) // 2]
+def ratio(a, b):
+    return f"{a / b:.2f}" if b else "n/a"
+print("<!-- intake -->")
+print("## Intake: the ack path against its floor")
+print()
+print(f"Written by `scripts/bench-intake.sh` on {date}, {cores} cores ({plat}); every number below comes from one run.")
+print()
+print("Signed `user_status_changed` events (distinct changes of 20,000 users) go over loopback HTTP to each server,")
+print("a process of its own, one phase at a time and every server in turn: open loop at fixed offered rates (latency")
+print("counted from each request's scheduled time), then saturation with 32 requests in flight. CPU per event is the")
+print("server's and, for Redis, redis-server's user + system time from /proc, per acknowledged event. Redis runs with")
+print("`appendonly yes`, `appendfsync everysec`, shared by the Redis servers.")
+print()
+print("- bridge-redis / bridge-embedded: statusbridge's HTTP intake (`slackhandler` → `bridge.Engine.Submit` → store), group commit on.")
+print("- floor-redis: Go net/http, the HMAC check, one Redis `SET` per event.")
+print("- floor-bolt: the HMAC check, one bbolt `Put` committed and fsynced per event, the file kept open.")
+print("- floor-bolt-batch: the same through bbolt's `DB.Batch` (commits coalesced, up to 10 ms wait).")
+print()
+print("| store | floor | saturation throughput, bridge / floor | CPU per event at saturation, bridge / floor | "
+      f"p99 ack latency at {p99_at:g} ev/s, bridge / floor |")
+print("|---|---|---|---|---|")
+for store, bridge, floors in (("redis", "bridge-redis", ["floor-redis"]), ("embedded", "bridge-embedded", ["floor-bolt", "floor-bolt-batch"])):
+    bs, bl = get(bridge, 0), get(bridge, p99_at)
+    for f in floors:
+        fs, fl = get(f, 0), get(f, p99_at)
+        if not (bs and fs and bl and fl):
+            continue
+        print(f"| {store} | {f} | **{ratio(bs['throughput'], fs['throughput'])}×** ({bs['throughput']:,.0f} / {fs['throughput']:,.0f} ev/s) "
+              f"| **{ratio(bs['cpu_per_event_ms'], fs['cpu_per_event_ms'])}×** ({bs['cpu_per_event_ms']:.3f} / {fs['cpu_per_event_ms']:.3f} ms) "
+              f"| **{ratio(bl['p99_ms'], fl['p99_ms'])}×** ({bl['p99_ms']:.2f} / {fl['p99_ms']:.2f} ms) |")
+print()
+print("Targets: saturation throughput ≥ 1.0× the floor, CPU per event ≤ 1.5× the floor's, p99 at 2,000 ev/s ≤ 2× the floor's.")
+print()
+print("Every phase:")
+print()
+print("| server | offered (ev/s) | acked (ev/s) | p50 (ms) | p99 (ms) | max (ms) | CPU per event (ms) | failed |")
+print("|---|---|---|---|---|---|---|---|")
+for r in rows:
+    off = f"{r['offered']:,.0f}" if r["offered"] > 0 else f"saturation ({r.get('in_flight', 32)} in flight)"
+    print(f"| {r['target']} | {off} | {r['throughput']:,.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['max_ms']:.2f} "
+          f"| {r['cpu_per_event_ms']:.3f} | {r['failed']} |")
+print()
+print("![p99 ack latency against offered load](docs/bench/intake-latency.png)")
+print()
+print("Run `scripts/bench-intake.sh` to measure again (about two and a half minutes).")
+print("<!-- /intake -->")
+PY
+)"
+
+python3 - "$section" <<'PY'
+import re, sys
+section = sys.argv[1]
+try:
+    md = open("BENCHMARKS.md").read()
+except FileNotFoundError:
+    md = ""
+if "<!-- intake -->" in md and "<!-- /intake -->" in md:
+    md = re.sub(r"<!-- intake -->.*?<!-- /intake -->", lambda m: section, md, flags=re.S)
+else:
+    md = md.rstrip("\n") + ("\n\n" if md else "") + section + "\n"
+open("BENCHMARKS.md", "w").write(md)
+PY
+echo "$section"
