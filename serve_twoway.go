@@ -63,7 +63,7 @@ func (a *app) wireTwoWay(client *graphsync.Client) error {
 	perUser := cfg.SlackProfileUserRate.Per / time.Duration(cfg.SlackProfileUserRate.N)
 	a.twoWay = &twoWay{
 		engine: &bridge.SlackEngine{
-			Queue: side, Owners: side, Choices: a.st, OptIn: a.engine.OptIn,
+			Queue: side, Owners: side, Choices: a.st, Changes: a.st, OptIn: a.engine.OptIn,
 			Writer: writer, ToSlack: slackhandler.StatusFromTeams,
 			Limiter: a.st.FixedLimiter("slack-profile", cfg.SlackProfileRate.N, cfg.SlackProfileRate.Per),
 			PerUser: perUser, Log: log.With("flow", "teams_to_slack"), Observer: obs, Lease: cfg.Lease,

@@ -41,6 +41,12 @@ type SlackEngine struct {
 	Owners OwnershipStore
 	// Choices holds each employee's pause or resume: a pause stops both directions.
 	Choices ChoiceStore
+	// Changes, when set, is the Slack → Teams queue's record of each
+	// user's latest change from Slack: a Teams message older than a
+	// person's Slack change is not written over it.
+	Changes interface {
+		User(ctx context.Context, slackUserID string) (UserRecord, bool, error)
+	}
 	// OptIn mirrors only employees who chose to be mirrored.
 	OptIn bool
 	// Writer sets Slack statuses.
@@ -127,6 +133,15 @@ func (s *SlackEngine) Process(ctx context.Context, j Job) {
 		complete()
 		return
 	}
+	if newer, err := s.slackIsNewer(ctx, j); err != nil {
+		e.fail(ctx, log, j, &TransientError{Reason: "store: " + err.Error(), Err: err}, false)
+		return
+	} else if newer {
+		log.Debug("a person changed Slack after this Teams message; Slack keeps theirs")
+		e.Observer.Skipped("older than Slack")
+		complete()
+		return
+	}
 	o, _, err := s.Owners.GetOwned(ctx, j.UserID)
 	if err != nil {
 		e.fail(ctx, log, j, &TransientError{Reason: "store: " + err.Error(), Err: err}, false)
@@ -183,4 +198,20 @@ func (s *SlackEngine) Process(ctx context.Context, j Job) {
 	}
 	e.record(ctx, log, func(rec context.Context) error { return s.Owners.PutOwned(rec, o.Confirm(key, now)) })
 	complete()
+}
+
+// slackIsNewer reports whether the user's latest change from Slack, made by
+// a person (an event, not a reconcile pass), is newer than the Teams message
+// of job j: the most recent human change wins.
+func (s *SlackEngine) slackIsNewer(ctx context.Context, j Job) (bool, error) {
+	if s.Changes == nil {
+		return false, nil
+	}
+	rec, ok, err := s.Changes.User(ctx, j.UserID)
+	if err != nil || !ok || rec.Desired == nil {
+		return false, err
+	}
+	d := rec.Desired
+	human := d.Source == SourceHTTP || d.Source == SourceSocket
+	return human && d.EventTime.After(j.Desired.EventTime), nil
 }

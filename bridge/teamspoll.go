@@ -162,6 +162,7 @@ func (p *TeamsPoller) pollChunk(ctx context.Context, ids []string, users map[str
 	if err := waitTurn(ctx, p.Limiter); err != nil {
 		return err
 	}
+	readAt := p.Now()
 	shown, err := p.Presence.StatusMessages(ctx, ids)
 	if err != nil {
 		var thr *ThrottledError
@@ -187,11 +188,16 @@ func (p *TeamsPoller) pollChunk(ctx context.Context, ids []string, users map[str
 		if had && SameContent(prev.Content, content) {
 			continue
 		}
-		changed = append(changed, Seen{EntraID: id, Content: content, At: now})
-		kind, err := p.kind(ctx, id, content, prev, had)
+		kind, err := p.kind(ctx, id, content, prev, had, readAt)
 		if err != nil {
 			return err
 		}
+		if kind == "stale" {
+			// The bridge called the account about when Teams was read: the
+			// read may predate that call. The next poll looks again.
+			continue
+		}
+		changed = append(changed, Seen{EntraID: id, Content: content, At: now})
 		p.Observer.TeamsSeen(kind)
 		switch kind {
 		case "first":
@@ -218,15 +224,20 @@ func (p *TeamsPoller) pollChunk(ctx context.Context, ids []string, users map[str
 }
 
 // kind tells whose a changed Teams message is: "first" for an account no
-// poll saw before, "bridge" for the bridge's own write or clear, "person"
-// otherwise.
-func (p *TeamsPoller) kind(ctx context.Context, id, content string, prev Seen, had bool) (string, error) {
+// poll saw before, "bridge" for the bridge's own write or clear, "stale"
+// when the bridge called the account about when Teams was read (the
+// ownership record may already have moved past what the read shows),
+// "person" otherwise.
+func (p *TeamsPoller) kind(ctx context.Context, id, content string, prev Seen, had bool, readAt time.Time) (string, error) {
 	if !had {
 		return "first", nil
 	}
 	o, ok, err := p.Owners.GetOwned(ctx, id)
 	if err != nil {
 		return "", err
+	}
+	if ok && o.Touched.After(readAt.Add(-skewMargin)) {
+		return "stale", nil
 	}
 	if ok && o.Owns(content) {
 		return "bridge", nil

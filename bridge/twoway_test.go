@@ -64,7 +64,7 @@ func newTwoWay(t *testing.T) *twoWay {
 	f.e.SlackOwners, f.e.Seen = side, f.st
 	now := func() time.Time { return f.now }
 	w.poll = &bridge.TeamsPoller{Mappings: f.st, Presence: tm, Seen: f.st, Owners: f.st, Choices: f.st, Queue: side, Now: now}
-	w.se = &bridge.SlackEngine{Queue: side, Owners: side, Choices: f.st, Writer: w.slack, ToSlack: toSlack, Now: now, PerUser: 6 * time.Second}
+	w.se = &bridge.SlackEngine{Queue: side, Owners: side, Choices: f.st, Changes: f.st, Writer: w.slack, ToSlack: toSlack, Now: now, PerUser: 6 * time.Second}
 	return w
 }
 
@@ -271,5 +271,64 @@ func TestSlackWritesArePacedPerUserAndRefusalsPark(t *testing.T) {
 	ps, err := w.side.ListParked(context.Background())
 	if err != nil || len(ps) != 1 || !strings.Contains(ps[0].Reason, "cannot_update_admin_user") {
 		t.Fatalf("parked %v %v", ps, err)
+	}
+}
+
+// staleReader answers every read with what Teams showed before.
+type staleReader map[string]string
+
+func (s staleReader) StatusMessages(_ context.Context, ids []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, id := range ids {
+		out[id] = s[id]
+	}
+	return out, nil
+}
+
+func TestPollDoesNotTakeTheBridgesOlderWriteForAPersons(t *testing.T) {
+	w := newTwoWay(t)
+	w.pollAndWrite(t)
+	w.tick(time.Minute)
+	w.slackEvent(t, "Ev1", bridge.Status{Text: "First"})
+	w.step(t)
+	w.tick(time.Minute)
+	w.slackEvent(t, "Ev2", bridge.Status{Text: "Second"})
+	w.step(t)
+	if w.tm.show(entra) != "Second" {
+		t.Fatalf("Teams shows %q", w.tm.show(entra))
+	}
+	// A read made just before the bridge's last write still shows its
+	// earlier one, which the ownership record no longer holds.
+	w.poll.Presence = staleReader{entra: "First"}
+	if c := w.pollAndWrite(t); c.Person != 0 || len(w.slackWrites()) != 0 {
+		t.Fatalf("the bridge's own earlier write went to Slack: %+v %v", c, w.slackWrites())
+	}
+	// Later polls read what Teams shows now.
+	w.poll.Presence = w.tm
+	w.tick(time.Minute)
+	if c := w.pollAndWrite(t); c.Person != 0 || c.Bridge != 1 || len(w.slackWrites()) != 0 {
+		t.Fatalf("poll after: %+v %v", c, w.slackWrites())
+	}
+}
+
+func TestQueuedTeamsMessageDoesNotOverwriteANewerSlackChange(t *testing.T) {
+	w := newTwoWay(t)
+	w.pollAndWrite(t)
+	w.tick(time.Minute)
+	w.byHand("Out sick")
+	if _, err := w.poll.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// The person changes Slack before the queued write goes out.
+	w.tick(time.Second)
+	w.slackEvent(t, "Ev1", bridge.Status{Text: "Feeling better"})
+	w.tick(6 * time.Second)
+	w.pollAndWrite(t)
+	if got := w.slackWrites(); len(got) != 0 {
+		t.Fatalf("an older Teams message overwrote a newer Slack change: %v", got)
+	}
+	w.step(t)
+	if w.tm.show(entra) != "Feeling better" {
+		t.Fatalf("Teams shows %q", w.tm.show(entra))
 	}
 }
