@@ -53,6 +53,9 @@ type presenceAhead struct {
 	content string
 	known   bool
 	at      time.Time
+	// used says the read served a write already: kept for that user's
+	// retry, it is the first to go when the cache is full.
+	used bool
 }
 
 type presenceResult struct {
@@ -77,6 +80,8 @@ func (b *presenceBatcher) read(ctx context.Context, entraID string, touched time
 		// moves past it) or it is presenceTTL old: a user whose write had
 		// to wait for the Graph budget uses it when it comes back.
 		if b.now().Sub(a.at) < presenceTTL && a.at.After(touched.Add(skewMargin)) {
+			a.used = true
+			b.ahead[entraID] = a
 			b.mu.Unlock()
 			return a.content, a.known, nil
 		}
@@ -157,7 +162,8 @@ func (b *presenceBatcher) upcomingIDs(ids []string) []string {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	next, err := b.upcoming.UpcomingAccounts(ctx, b.now(), MaxPresenceBatch)
+	now := b.now()
+	next, err := b.upcoming.UpcomingAccounts(ctx, now, MaxPresenceBatch)
 	if err != nil {
 		return nil
 	}
@@ -172,7 +178,7 @@ func (b *presenceBatcher) upcomingIDs(ids []string) []string {
 		if len(out) == room {
 			break
 		}
-		if _, ok := b.ahead[id]; ok || skip[id] {
+		if a, ok := b.ahead[id]; (ok && now.Sub(a.at) < presenceTTL) || skip[id] {
 			continue
 		}
 		skip[id] = true
@@ -190,7 +196,7 @@ func (b *presenceBatcher) keep(ids []string, got map[string]string) {
 		b.ahead = map[string]presenceAhead{}
 	}
 	for id, a := range b.ahead {
-		if now.Sub(a.at) >= presenceTTL {
+		if now.Sub(a.at) >= presenceTTL || (a.used && len(b.ahead)+len(ids) > maxPresenceCache) {
 			delete(b.ahead, id)
 		}
 	}
