@@ -2,12 +2,12 @@ package embedded
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/statusbridge/statusbridge/bridge"
+	"github.com/statusbridge/statusbridge/internal/groupcommit"
 )
 
 // maxGroup is the most Submits one transaction carries.
@@ -27,21 +27,16 @@ type submitCall struct {
 }
 
 // groupCommit coalesces concurrent Submits into one transaction, so that
-// they share the data file's open and one fsync (group commit). A Submit
-// that finds no commit in flight runs at once, on its own goroutine, so an
-// idle store adds no latency; Submits that arrive meanwhile wait and then
-// go together in one transaction, in arrival order, each applying
-// Submit's rules to what the ones before it left.
+// they share the data file's open and one fsync (group commit; see
+// internal/groupcommit). Submits that arrive while a commit is in flight go
+// together in one transaction, in arrival order, each applying Submit's
+// rules to what the ones before it left.
 //
 // Unlike bbolt's DB.Batch there is no wait for more callers, and a change
 // whose step fails does not fail the others: the shared transaction is
 // rolled back, the failing change runs again alone in a transaction of its
 // own (where it fails on its own), and the rest are committed without it.
-type groupCommit struct {
-	mu      sync.Mutex
-	pending []*submitCall
-	busy    bool
-}
+type groupCommit = groupcommit.Group[*submitCall]
 
 // root is the top-level store that s shares its file with.
 func (s *Store) root() *Store {
@@ -53,60 +48,18 @@ func (s *Store) root() *Store {
 
 // groupCommit returns the store's batcher; s must be a top-level store.
 func (s *Store) groupCommit() *groupCommit {
-	s.gcOnce.Do(func() { s.gc = &groupCommit{} })
+	s.gcOnce.Do(func() { s.gc = &groupCommit{Commit: commit, Max: maxGroup} })
 	return s.gc
 }
 
-// do stores c, alone or with others, and returns its outcome once the
-// commit that holds it is fsynced. When ctx ends first it returns ctx's
-// error; the change may then be stored or not.
-func (g *groupCommit) do(c *submitCall) (bridge.SubmitOutcome, error) {
-	g.mu.Lock()
-	if g.busy {
-		g.pending = append(g.pending, c)
-		g.mu.Unlock()
-		select {
-		case <-c.done:
-			return c.out, c.err
-		case <-c.ctx.Done():
-			return 0, c.ctx.Err()
-		}
+// submitGrouped stores c's change, alone or with others, and returns its
+// outcome once the commit that holds it is fsynced. When ctx ends first it
+// returns ctx's error; the change may then be stored or not.
+func (s *Store) submitGrouped(c *submitCall) (bridge.SubmitOutcome, error) {
+	if err := s.root().groupCommit().Do(c.ctx, c, c.done); err != nil {
+		return 0, err
 	}
-	g.busy = true
-	g.mu.Unlock()
-	commit([]*submitCall{c})
-	g.next()
 	return c.out, c.err
-}
-
-// next hands the waiting Submits, if any, to a goroutine that commits them
-// a group at a time until none wait.
-func (g *groupCommit) next() {
-	g.mu.Lock()
-	if len(g.pending) == 0 {
-		g.busy = false
-		g.mu.Unlock()
-		return
-	}
-	g.mu.Unlock()
-	go g.drain()
-}
-
-func (g *groupCommit) drain() {
-	for {
-		g.mu.Lock()
-		n := min(len(g.pending), maxGroup)
-		if n == 0 {
-			g.busy = false
-			g.mu.Unlock()
-			return
-		}
-		group := make([]*submitCall, n)
-		copy(group, g.pending)
-		g.pending = append(g.pending[:0], g.pending[n:]...)
-		g.mu.Unlock()
-		commit(group)
-	}
 }
 
 // commit stores a group of changes and hands each call its outcome.

@@ -173,7 +173,7 @@ func (s *Store) Submit(ctx context.Context, c bridge.Change, now time.Time) (bri
 	if c.UserID == "" {
 		return 0, errors.New("change has no user id")
 	}
-	return s.root().groupCommit().do(&submitCall{ctx: ctx, s: s, c: c, now: now, done: make(chan struct{})})
+	return s.submitGrouped(&submitCall{ctx: ctx, s: s, c: c, now: now, done: make(chan struct{})})
 }
 
 // submitTx applies Submit's rules to one change in tx and reports whether

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -86,26 +85,12 @@ type lockRec struct {
 	Until  time.Time `json:"until"`
 }
 
-// checkLock checks a lock call's arguments.
-func checkLock(name, holder string) error {
-	if name == "" {
-		return errors.New("lock has no name")
-	}
-	if holder == "" {
-		return fmt.Errorf("lock %s: no holder given", name)
-	}
-	return nil
-}
-
 // TryLock takes the lock name for holder until ttl from now, or renews it
 // when holder has it; it reports false when another holder has it and it
 // has not run out.
 func (s *Store) TryLock(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
-	if err := checkLock(name, holder); err != nil {
+	if err := bridge.CheckLock(name, holder, ttl, true); err != nil {
 		return false, err
-	}
-	if ttl <= 0 {
-		return false, fmt.Errorf("lock %s: ttl must be positive, got %s", name, ttl)
 	}
 	var ok bool
 	err := s.update(ctx, func(tx txn) error {
@@ -132,7 +117,7 @@ func (s *Store) TryLock(ctx context.Context, name, holder string, ttl time.Durat
 
 // Unlock gives the lock name back if holder has it; it does nothing otherwise.
 func (s *Store) Unlock(ctx context.Context, name, holder string) error {
-	if err := checkLock(name, holder); err != nil {
+	if err := bridge.CheckLock(name, holder, 0, false); err != nil {
 		return err
 	}
 	err := s.update(ctx, func(tx txn) error {

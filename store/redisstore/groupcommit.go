@@ -3,10 +3,10 @@ package redisstore
 import (
 	"context"
 	"fmt"
-	"sync"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/statusbridge/statusbridge/bridge"
+	"github.com/statusbridge/statusbridge/internal/groupcommit"
 )
 
 // maxGroup is the most submits one round trip to Redis carries.
@@ -24,17 +24,12 @@ type submitCall struct {
 }
 
 // groupCommit coalesces concurrent Submits into one round trip (group
-// commit). A Submit that finds no round trip in flight sends at once, on its
-// own goroutine, so an idle store adds no latency; Submits that arrive while
-// a round trip is in flight wait for it and then go together, as one
-// pipeline of script calls, each still its own atomic step with its own
-// reply, in arrival order.
+// commit; see internal/groupcommit): Submits that arrive while a round trip
+// is in flight go together, as one pipeline of script calls, each still its
+// own atomic step with its own reply, in arrival order.
 type groupCommit struct {
-	rdb redis.UniversalClient
-
-	mu      sync.Mutex
-	pending []*submitCall
-	busy    bool
+	rdb   redis.UniversalClient
+	group groupcommit.Group[*submitCall]
 }
 
 // groupCommit returns the batcher of the connection s uses, shared with its
@@ -44,7 +39,11 @@ func (s *Store) groupCommit() *groupCommit {
 	if s.parent != nil {
 		root = s.parent
 	}
-	root.gcOnce.Do(func() { root.gc = &groupCommit{rdb: root.rdb} })
+	root.gcOnce.Do(func() {
+		g := &groupCommit{rdb: root.rdb}
+		g.group = groupcommit.Group[*submitCall]{Commit: g.send, Max: maxGroup}
+		root.gc = g
+	})
 	return root.gc
 }
 
@@ -52,52 +51,10 @@ func (s *Store) groupCommit() *groupCommit {
 // Redis answered for it. When ctx ends first it returns ctx's error; the
 // change may then be stored or not, as with any interrupted round trip.
 func (g *groupCommit) do(c *submitCall) (string, error) {
-	g.mu.Lock()
-	if g.busy {
-		g.pending = append(g.pending, c)
-		g.mu.Unlock()
-		select {
-		case <-c.done:
-			return c.res, c.err
-		case <-c.ctx.Done():
-			return "", c.ctx.Err()
-		}
+	if err := g.group.Do(c.ctx, c, c.done); err != nil {
+		return "", err
 	}
-	g.busy = true
-	g.mu.Unlock()
-	g.send([]*submitCall{c})
-	g.next()
 	return c.res, c.err
-}
-
-// next hands the waiting submits, if any, to a goroutine that sends them a
-// group at a time until none wait.
-func (g *groupCommit) next() {
-	g.mu.Lock()
-	if len(g.pending) == 0 {
-		g.busy = false
-		g.mu.Unlock()
-		return
-	}
-	g.mu.Unlock()
-	go g.drain()
-}
-
-func (g *groupCommit) drain() {
-	for {
-		g.mu.Lock()
-		n := min(len(g.pending), maxGroup)
-		if n == 0 {
-			g.busy = false
-			g.mu.Unlock()
-			return
-		}
-		group := make([]*submitCall, n)
-		copy(group, g.pending)
-		g.pending = append(g.pending[:0], g.pending[n:]...)
-		g.mu.Unlock()
-		g.send(group)
-	}
 }
 
 // send runs the submit script once per call, in one round trip, and hands

@@ -3,7 +3,6 @@ package redisstore
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -107,26 +106,12 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `)
 
-// checkLock checks a lock call's arguments.
-func checkLock(name, holder string) error {
-	if name == "" {
-		return errors.New("lock has no name")
-	}
-	if holder == "" {
-		return fmt.Errorf("lock %s: no holder given", name)
-	}
-	return nil
-}
-
 // TryLock takes the lock name for holder until ttl from now by Redis's
 // clock, or renews it when holder has it; it reports false when another
 // holder has it and it has not expired.
 func (s *Store) TryLock(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
-	if err := checkLock(name, holder); err != nil {
+	if err := bridge.CheckLock(name, holder, ttl, true); err != nil {
 		return false, err
-	}
-	if ttl <= 0 {
-		return false, fmt.Errorf("lock %s: ttl must be positive, got %s", name, ttl)
 	}
 	n, err := tryLockScript.Run(ctx, s.rdb, []string{s.lockKey(name)}, holder, msCeilDur(ttl)).Int64()
 	if err != nil {
@@ -137,7 +122,7 @@ func (s *Store) TryLock(ctx context.Context, name, holder string, ttl time.Durat
 
 // Unlock gives the lock name back if holder has it; it does nothing otherwise.
 func (s *Store) Unlock(ctx context.Context, name, holder string) error {
-	if err := checkLock(name, holder); err != nil {
+	if err := bridge.CheckLock(name, holder, 0, false); err != nil {
 		return err
 	}
 	if err := unlockScript.Run(ctx, s.rdb, []string{s.lockKey(name)}, holder).Err(); err != nil {
