@@ -2,6 +2,8 @@ package bridge
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 )
 
@@ -44,6 +46,20 @@ type Locker interface {
 	TryLock(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
 	// Unlock gives the lock back if holder has it; no error otherwise.
 	Unlock(ctx context.Context, name, holder string) error
+}
+
+// CheckLock checks the arguments of a Locker call: a name, a holder and,
+// for TryLock (tryLock true), a positive ttl.
+func CheckLock(name, holder string, ttl time.Duration, tryLock bool) error {
+	switch {
+	case name == "":
+		return errors.New("lock has no name")
+	case holder == "":
+		return fmt.Errorf("lock %s: no holder given", name)
+	case tryLock && ttl <= 0:
+		return fmt.Errorf("lock %s: ttl must be positive, got %s", name, ttl)
+	}
+	return nil
 }
 
 // SlackStatusWriter sets one Slack user's status with a Slack admin's user
