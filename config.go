@@ -109,7 +109,7 @@ var settings = []setting{
 	{env: "SLACK_ALLOWED_TEAMS", flag: "slack-allowed-teams", parse: teamList,
 		help: "Slack workspace (T…) and Enterprise Grid org (E…) ids whose users are mirrored, comma-separated; adds to the workspace or org that auth.test reports for SLACK_BOT_TOKEN (without a bot token, the only list)"},
 	{env: "SLACK_ADMIN_USER_TOKEN", flag: "slack-admin-user-token", secret: true, parse: text(func(c *Config) *string { return &c.SlackAdminUserToken }, prefixed("xoxp-")),
-		help: "a Slack admin's user token (xoxp-…, scope users.profile:write, paid plans) that sets employees' Slack status for Teams → Slack"},
+		help: "a Slack admin's user token (xoxp-…, scopes users.profile:write and users.profile:read, paid plans) that sets employees' Slack status for Teams → Slack"},
 	{env: "REDIS_URL", flag: "redis-url", secret: true, parse: text(func(c *Config) *string { return &c.RedisURL }, redisURL),
 		help: "Redis to keep the queue and mappings in (redis://, rediss://, redis+sentinel://, redis+cluster://); unset: the embedded store in STATUSBRIDGE_DATA_DIR"},
 	{env: "STATUSBRIDGE_DATA_DIR", flag: "data-dir", def: "data", parse: text(func(c *Config) *string { return &c.DataDir }, nil),

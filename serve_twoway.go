@@ -64,7 +64,7 @@ func (a *app) wireTwoWay(client *graphsync.Client) error {
 	a.twoWay = &twoWay{
 		engine: &bridge.SlackEngine{
 			Queue: side, Owners: side, Choices: a.st, Changes: a.st, OptIn: a.engine.OptIn,
-			Writer: writer, ToSlack: slackhandler.StatusFromTeams,
+			Writer: writer, Reader: writer, ToSlack: slackhandler.StatusFromTeams,
 			Limiter: a.st.FixedLimiter("slack-profile", cfg.SlackProfileRate.N, cfg.SlackProfileRate.Per),
 			PerUser: perUser, Log: log.With("flow", "teams_to_slack"), Observer: obs, Lease: cfg.Lease,
 		},

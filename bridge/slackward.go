@@ -51,6 +51,10 @@ type SlackEngine struct {
 	OptIn bool
 	// Writer sets Slack statuses.
 	Writer SlackStatusWriter
+	// Reader, when set, reads a user's Slack status: a Teams message found
+	// on an account's first poll goes to Slack only when Slack shows none.
+	// Without it such messages are left alone.
+	Reader SlackStatusReader
 	// ToSlack turns a Teams message into a Slack status (emoji shortcode,
 	// Slack's length limit).
 	ToSlack func(content string) SlackStatus
@@ -167,6 +171,20 @@ func (s *SlackEngine) Process(ctx context.Context, j Job) {
 		complete()
 		return
 	}
+	if j.Desired.EventType == FirstPoll && !showing(o) {
+		shown, err := s.slackShows(ctx, j.UserID)
+		if err != nil {
+			e.fail(ctx, log, j, err, false)
+			return
+		}
+		if shown {
+			// A message from before the bridge looked never replaces a
+			// status the person has in Slack.
+			e.Observer.Skipped("Slack shows a status")
+			complete()
+			return
+		}
+	}
 	if next := o.Touched.Add(s.PerUser); s.Now().Before(next) {
 		// Slack allows a profile only so many updates a minute.
 		e.record(ctx, log, func(rec context.Context) error { return s.Queue.Retry(rec, j, next, j.Attempts, j.LastError) })
@@ -214,4 +232,17 @@ func (s *SlackEngine) slackIsNewer(ctx context.Context, j Job) (bool, error) {
 	d := rec.Desired
 	human := d.Source == SourceHTTP || d.Source == SourceSocket
 	return human && d.EventTime.After(j.Desired.EventTime), nil
+}
+
+// slackShows reports whether Slack shows a status for the user now; without
+// a Reader it answers true (leave Slack alone).
+func (s *SlackEngine) slackShows(ctx context.Context, user string) (bool, error) {
+	if s.Reader == nil {
+		return true, nil
+	}
+	st, err := s.Reader.UserStatus(ctx, user)
+	if err != nil {
+		return false, err
+	}
+	return !st.Clear(), nil
 }

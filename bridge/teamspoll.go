@@ -202,6 +202,16 @@ func (p *TeamsPoller) pollChunk(ctx context.Context, ids []string, users map[str
 		switch kind {
 		case "first":
 			c.First++
+			if content == "" {
+				continue
+			}
+			// A message set before the bridge looked: Slack gets it only
+			// if it shows no status (the Slack worker checks).
+			for _, u := range users[id] {
+				if _, err := p.queue(ctx, u, id, content, now, FirstPoll); err != nil {
+					return err
+				}
+			}
 			continue
 		case "bridge":
 			c.Bridge++
@@ -209,7 +219,7 @@ func (p *TeamsPoller) pollChunk(ctx context.Context, ids []string, users map[str
 		}
 		c.Person++
 		for _, u := range users[id] {
-			q, err := p.queue(ctx, u, id, content, now)
+			q, err := p.queue(ctx, u, id, content, now, "")
 			if err != nil {
 				return err
 			}
@@ -251,7 +261,7 @@ func (p *TeamsPoller) kind(ctx context.Context, id, content string, prev Seen, h
 
 // queue submits a message a person set in Teams for one Slack user, unless
 // the employee paused the mirror (which stops both directions).
-func (p *TeamsPoller) queue(ctx context.Context, user, entra, content string, now time.Time) (bool, error) {
+func (p *TeamsPoller) queue(ctx context.Context, user, entra, content string, now time.Time, eventType string) (bool, error) {
 	choice, err := p.Choices.Choice(ctx, user)
 	if err != nil {
 		return false, err
@@ -259,7 +269,7 @@ func (p *TeamsPoller) queue(ctx context.Context, user, entra, content string, no
 	if ok, _ := Mirrors(Job{Choice: choice}, p.OptIn); !ok {
 		return false, nil
 	}
-	ch := Change{UserID: user, Status: Status{Text: content}, EventTime: now, Source: SourceTeams,
+	ch := Change{UserID: user, Status: Status{Text: content}, EventTime: now, Source: SourceTeams, EventType: eventType,
 		Observation: entra + "@" + now.UTC().Format(time.RFC3339Nano)}
 	if err := ch.Validate(); err != nil {
 		return false, nil

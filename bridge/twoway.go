@@ -16,6 +16,11 @@ import (
 // SourceTeams marks changes read from Teams, to be written to Slack.
 const SourceTeams ChangeSource = "teams"
 
+// FirstPoll is the EventType of a change read from Teams on the first poll
+// of an account: a message set before the bridge looked, carried to Slack
+// only when Slack shows no status.
+const FirstPoll = "teams_first_poll"
+
 // Seen is the Teams status message the poller last saw on one account, and
 // when it first saw it: the bridge dates a message a person typed in Teams
 // by the poll that first sees it (Graph gives no time when reading another
@@ -75,6 +80,12 @@ type SlackStatusWriter interface {
 	// "") and expiration (Unix seconds, 0 for none) as userID's status; an
 	// empty text and emoji clear it.
 	SetUserStatus(ctx context.Context, userID string, s SlackStatus) error
+}
+
+// SlackStatusReader reads one Slack user's current status with the admin's
+// token (users.profile.get with the user argument).
+type SlackStatusReader interface {
+	UserStatus(ctx context.Context, userID string) (SlackStatus, error)
 }
 
 // SlackStatus is a status as users.profile.set takes it.

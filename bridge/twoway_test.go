@@ -31,6 +31,12 @@ func (s *slackSide) SetUserStatus(_ context.Context, user string, st bridge.Slac
 	return nil
 }
 
+func (s *slackSide) UserStatus(_ context.Context, user string) (bridge.SlackStatus, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.status[user], nil
+}
+
 func toSlack(content string) bridge.SlackStatus {
 	if rest, ok := strings.CutPrefix(content, "🌴 "); ok {
 		return bridge.SlackStatus{Emoji: ":palm_tree:", Text: rest}
@@ -64,7 +70,7 @@ func newTwoWay(t *testing.T) *twoWay {
 	f.e.SlackOwners, f.e.Seen = side, f.st
 	now := func() time.Time { return f.now }
 	w.poll = &bridge.TeamsPoller{Mappings: f.st, Presence: tm, Seen: f.st, Owners: f.st, Choices: f.st, Queue: side, Now: now}
-	w.se = &bridge.SlackEngine{Queue: side, Owners: side, Choices: f.st, Changes: f.st, Writer: w.slack, ToSlack: toSlack, Now: now, PerUser: 6 * time.Second}
+	w.se = &bridge.SlackEngine{Queue: side, Owners: side, Choices: f.st, Changes: f.st, Writer: w.slack, Reader: w.slack, ToSlack: toSlack, Now: now, PerUser: 6 * time.Second}
 	return w
 }
 
@@ -111,9 +117,10 @@ func (w *twoWay) slackWrites() []string {
 
 func TestTeamsMessageReachesSlackOnceAndItsEchoStopsThere(t *testing.T) {
 	w := newTwoWay(t)
+	w.slack.status[alice] = bridge.SlackStatus{Text: "Set in Slack before"}
 	w.byHand("Out sick")
 	if c := w.pollAndWrite(t); c.First != 1 || len(w.slackWrites()) != 0 {
-		t.Fatalf("first poll should only record what Teams shows: %+v, writes %v", c, w.slackWrites())
+		t.Fatalf("a Teams message from before the first poll replaced a Slack status: %+v, writes %v", c, w.slackWrites())
 	}
 	w.tick(time.Minute)
 	w.byHand("🌴 On leave until Monday")
@@ -330,5 +337,16 @@ func TestQueuedTeamsMessageDoesNotOverwriteANewerSlackChange(t *testing.T) {
 	w.step(t)
 	if w.tm.show(entra) != "Feeling better" {
 		t.Fatalf("Teams shows %q", w.tm.show(entra))
+	}
+}
+
+func TestTeamsMessageFromBeforeTheFirstPollFillsAnEmptySlackStatus(t *testing.T) {
+	w := newTwoWay(t)
+	w.byHand("On leave until Monday")
+	if c := w.pollAndWrite(t); c.First != 1 {
+		t.Fatalf("poll: %+v", c)
+	}
+	if got := w.slackWrites(); len(got) != 1 || got[0] != alice+"=|On leave until Monday" {
+		t.Fatalf("Slack writes %v, want the Teams message in the empty Slack status", got)
 	}
 }

@@ -261,7 +261,8 @@ func distinctWrites(roundStarts []time.Time, each func(yield func(user, content 
 }
 
 // TestTwoWayWithTheEmbeddedStore: one replica on the embedded store carries
-// a Teams message to Slack, does not carry Slack's echo back, carries a
+// a Teams message set before it started to an empty Slack status, then a
+// new Teams message to Slack, does not carry Slack's echo back, carries a
 // later Slack change to Teams, and clears Slack on a Teams clear only while
 // Slack shows the bridge's write.
 func TestTwoWayWithTheEmbeddedStore(t *testing.T) {
@@ -276,9 +277,13 @@ func TestTwoWayWithTheEmbeddedStore(t *testing.T) {
 		"STATUSBRIDGE_TEAMS_TO_SLACK=true", "SLACK_ADMIN_USER_TOKEN="+adminUserToken,
 		"STATUSBRIDGE_TEAMS_POLL_INTERVAL=1s")...)
 	mustCLI(t, env, "mapping", "set", alice, aliceID)
+	// A message set in Teams before the bridge started reaches a Slack
+	// status that is empty.
+	g.SetMessageByHand(aliceID, fakegraph.TeamsMessage{Content: "Out of office"})
 	w := &tworld{world: &world{graph: g, env: env}, slack: api}
 	w.start(t, 1)
-	w.waitFirstPoll(t)
+	eventually(t, 20*time.Second, "the earlier Teams message in Slack", func() bool { return w.slackShows(alice) == "|Out of office" })
+	w.waitEchoes(t)
 
 	g.SetMessageByHand(aliceID, fakegraph.TeamsMessage{Content: "🌴 On leave until Monday"})
 	eventually(t, 20*time.Second, "the Teams message in Slack", func() bool { return w.slackShows(alice) == ":palm_tree:|On leave until Monday" })
@@ -297,7 +302,7 @@ func TestTwoWayWithTheEmbeddedStore(t *testing.T) {
 	if got := w.slackShows(alice); got != ":house:|Back at my desk" {
 		t.Fatalf("a Teams clear changed a status the person set in Slack: %q", got)
 	}
-	if n := len(api.ProfileWrites()); n != 1 {
-		t.Fatalf("Slack writes: %d, want 1", n)
+	if n := len(api.ProfileWrites()); n != 2 {
+		t.Fatalf("Slack writes: %d, want 2", n)
 	}
 }

@@ -256,3 +256,22 @@ func redact(s, token string) string {
 	}
 	return strings.ReplaceAll(s, token, "[redacted]")
 }
+
+// UserStatus reads userID's current status with users.profile.get (scope
+// users.profile:read), for a Teams message first seen when the bridge
+// starts: it goes to Slack only when Slack shows no status. Errors are
+// classified as SetUserStatus's are; the token never shows.
+func (w *StatusWriter) UserStatus(ctx context.Context, userID string) (bridge.SlackStatus, error) {
+	if !slackUserID.MatchString(userID) {
+		return bridge.SlackStatus{}, &bridge.PermanentError{Reason: fmt.Sprintf("slack users.profile.get: %q is not a Slack user id", userID)}
+	}
+	var retryAfter string
+	ctx = context.WithValue(ctx, retryAfterKey{}, &retryAfter)
+	p, err := w.api.GetUserProfileContext(ctx, &slack.GetUserProfileParameters{UserID: userID})
+	if err != nil {
+		err = classifyProfileSet(err, retryAfter, w.now(), w.token)
+		w.log.Debug("slack users.profile.get failed", "user", userID, "err", err)
+		return bridge.SlackStatus{}, err
+	}
+	return bridge.SlackStatus{Text: p.StatusText, Emoji: p.StatusEmoji, Expiration: int64(p.StatusExpiration)}, nil
+}
