@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/statusbridge/statusbridge/bridge"
@@ -70,7 +67,7 @@ func (a *app) wireTwoWay(client *graphsync.Client) error {
 		},
 		poller: &bridge.TeamsPoller{
 			Mappings: a.st, Presence: client, Limiter: a.st.Limiter(), Seen: a.st, Owners: a.st,
-			Choices: a.st, OptIn: a.engine.OptIn, Queue: side, Lock: a.st, Holder: processID(),
+			Choices: a.st, OptIn: a.engine.OptIn, Queue: side, Lock: a.st, Holder: bridge.ProcessID(),
 			Interval: cfg.TeamsPollInterval, Log: log.With("flow", "teams_to_slack"), Observer: obs,
 		},
 	}
@@ -93,12 +90,4 @@ func (t *twoWay) start(ctx, work context.Context) (done chan struct{}) {
 		<-pollDone
 	}()
 	return done
-}
-
-// processID names this process among replicas (for store locks).
-func processID() string {
-	host, _ := os.Hostname()
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b))
 }
