@@ -1070,6 +1070,10 @@ func testLimiterCut(t *testing.T, s store.Backend) {
 	cut := time.Now()
 	held := countIn(ts, cut.Add(-LimitPeriod-LimitPeriod/50), LimitPeriod+LimitPeriod/50)
 	noErr(t, "Penalize", l1.Penalize(ctx(t), penalty))
+	// The store counts its window when Penalize reaches it, somewhere
+	// between cut and now; on a loaded machine that can be a good part of a
+	// period later, when fewer of the calls are still in the window.
+	least := countIn(ts, time.Now().Add(-LimitPeriod), LimitPeriod)
 	// 429s that arrive during the same penalty are one event: no second cut.
 	noErr(t, "Penalize", l2.Penalize(ctx(t), penalty))
 	after := hammer(t, l2, penalty+3*LimitPeriod/2)
@@ -1077,8 +1081,8 @@ func testLimiterCut(t *testing.T, s store.Backend) {
 		t.Fatalf("first call %s after a %s penalty", d, penalty)
 	}
 	want := 0.9 * float64(held)
-	if r, ok := rateOf(t, l2); ok && (r < want-2 || r > want+2) {
-		t.Fatalf("rate %.1f after a 429 with %d calls in the window, want about %.1f (settled once)", r, held, want)
+	if r, ok := rateOf(t, l2); ok && (r < 0.9*float64(least)-2 || r > want+2) {
+		t.Fatalf("rate %.1f after a 429 with %d..%d calls in the window, want about 0.9 times that, settled once", r, least, held)
 	}
 	all := append(ts, after...)
 	for i := range all {
