@@ -161,7 +161,7 @@ func New(cfg Config, getenv func(string) string) (*Client, error) {
 
 	base := cfg.HTTPClient
 	if base == nil {
-		base = &http.Client{Transport: khttp.GetDefaultTransport()}
+		base = &http.Client{Transport: defaultTransport()}
 	}
 	baseTransport := base.Transport
 	if baseTransport == nil {
@@ -231,12 +231,33 @@ func middlewares() []khttp.Middleware {
 		msgraphcore.NewGraphTelemetryHandler(&opts),
 		khttp.NewUrlReplaceHandler(true, msgraphcore.ReplacementPairs),
 		khttp.NewRedirectHandler(),
-		khttp.NewCompressionHandler(),
+		// A status message body is a few hundred bytes: gzip makes it no
+		// smaller, and a new compressor per call cost more CPU than the
+		// rest of the call. Bodies go as plain JSON, as Graph's docs show.
+		khttp.NewCompressionHandlerWithOptions(khttp.NewCompressionOptions(false)),
 		khttp.NewParametersNameDecodingHandler(),
 		khttp.NewUserAgentHandler(),
 		khttp.NewHeadersInspectionHandler(),
 		recorder{},
 	}
+}
+
+// idleConnsPerHost keeps a connection per call in flight open between
+// calls: every worker of a replica may be calling Graph at once, and over
+// HTTP/1.1 each needs a connection of its own (net/http keeps 2 by default,
+// so a burst would pay a TLS handshake for most calls).
+const idleConnsPerHost = 256
+
+// defaultTransport is kiota's default transport (HTTP/2 when the server
+// offers it) with an idle pool sized for the workers.
+func defaultTransport() http.RoundTripper {
+	t, ok := khttp.GetDefaultTransport().(*http.Transport)
+	if !ok {
+		return khttp.GetDefaultTransport()
+	}
+	t.MaxIdleConns = max(t.MaxIdleConns, 2*idleConnsPerHost)
+	t.MaxIdleConnsPerHost = idleConnsPerHost
+	return t
 }
 
 // parseGraphURL checks that the Graph URL is absolute and uses https (plain
