@@ -143,10 +143,12 @@ func (b *presenceBatcher) loop() {
 func (b *presenceBatcher) call(ids []string) (map[string]string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
 	defer cancel()
-	if err := waitTurn(ctx, b.limiter); err != nil {
+	landed, err := waitTurn(ctx, b.limiter)
+	if err != nil {
 		return nil, err
 	}
 	got, err := b.reader.StatusMessages(ctx, ids)
+	landed()
 	if b.observe != nil {
 		b.observe(graphOutcome(err), err)
 	}

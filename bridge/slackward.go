@@ -199,11 +199,14 @@ func (s *SlackEngine) Process(ctx context.Context, j Job) {
 		e.fail(ctx, log, j, &TransientError{Reason: "store: " + err.Error(), Err: err}, false)
 		return
 	}
-	if err := waitTurn(ctx, s.Limiter); err != nil {
+	landed, err := waitTurn(ctx, s.Limiter)
+	if err != nil {
 		e.fail(ctx, log, j, err, false)
 		return
 	}
-	if err := s.Writer.SetUserStatus(ctx, j.UserID, want); err != nil {
+	err = s.Writer.SetUserStatus(ctx, j.UserID, want)
+	landed()
+	if err != nil {
 		e.fail(ctx, log, j, err, true)
 		return
 	}

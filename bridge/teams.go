@@ -34,3 +34,15 @@ type Limiter interface {
 	// Penalize stops all calls for d, after Graph answered 429 with Retry-After d.
 	Penalize(ctx context.Context, d time.Duration) error
 }
+
+// Lander is a Limiter that counts each call in its window from when the
+// call was answered, not from when it was allowed. Graph counts a call from
+// when it arrived there, somewhere in between; a window counted from the
+// answer frees a slot no earlier than Graph's does, however long the call
+// took on its way (a new connection's handshake, a busy machine), so the
+// first calls of a burst cause no 429 when the next window opens.
+type Lander interface {
+	// Acquire is Wait that also returns landed, to be called once the
+	// call was answered, whatever the answer.
+	Acquire(ctx context.Context) (landed func(), err error)
+}

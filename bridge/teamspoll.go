@@ -159,11 +159,13 @@ func (p *TeamsPoller) Poll(ctx context.Context) (PollCounts, error) {
 }
 
 func (p *TeamsPoller) pollChunk(ctx context.Context, ids []string, users map[string][]string, c *PollCounts) error {
-	if err := waitTurn(ctx, p.Limiter); err != nil {
+	landed, err := waitTurn(ctx, p.Limiter)
+	if err != nil {
 		return err
 	}
 	readAt := p.Now()
 	shown, err := p.Presence.StatusMessages(ctx, ids)
+	landed()
 	if err != nil {
 		var thr *ThrottledError
 		if errors.As(err, &thr) && p.Limiter != nil {

@@ -171,7 +171,8 @@ func (e *Engine) apply(ctx context.Context, log *slog.Logger, j Job, entra strin
 
 // write makes the Graph call, recording ownership before and after it.
 func (e *Engine) write(ctx context.Context, log *slog.Logger, j Job, entra string, msg Message, owned Owned, complete func(*Applied)) {
-	if err := waitTurn(ctx, e.Limiter); err != nil {
+	landed, err := waitTurn(ctx, e.Limiter)
+	if err != nil {
 		e.fail(ctx, log, j, err, false)
 		return
 	}
@@ -184,7 +185,8 @@ func (e *Engine) write(ctx context.Context, log *slog.Logger, j Job, entra strin
 		}
 	}
 	wctx, wend := e.span(ctx, SpanWrite, "entra_id", entra, "clear", msg.Clear())
-	err := e.Publisher.SetStatusMessage(wctx, entra, msg)
+	err = e.Publisher.SetStatusMessage(wctx, entra, msg)
+	landed()
 	wend(err)
 	if err != nil {
 		e.fail(ctx, log, j, err, true)
@@ -276,10 +278,13 @@ func (e *Engine) releaseOne(ctx context.Context, log *slog.Logger, o Owned, why 
 		return fmt.Errorf("reading Teams presence: %w", err)
 	}
 	if known && foldSpace(shown) != "" && o.Owns(shown) {
-		if err := waitTurn(ctx, e.Limiter); err != nil {
+		landed, err := waitTurn(ctx, e.Limiter)
+		if err != nil {
 			return err
 		}
-		if err := e.Publisher.SetStatusMessage(ctx, o.EntraID, Message{}); err != nil {
+		err = e.Publisher.SetStatusMessage(ctx, o.EntraID, Message{})
+		landed()
+		if err != nil {
 			var perm *PermanentError
 			if !errors.As(err, &perm) {
 				return err
@@ -315,21 +320,29 @@ var errLimiterWait = errors.New("waiting for the shared rate limiter")
 // waitTurn waits for the shared Graph limiter (none: no wait). A wait that
 // would outlast ctx comes back as a *RetryLaterError for when the budget
 // frees up; any other failed wait is a transient error.
-func waitTurn(ctx context.Context, l Limiter) error {
+//
+// landed, never nil, is to be called once the call was answered (see Lander).
+func waitTurn(ctx context.Context, l Limiter) (landed func(), err error) {
 	if l == nil {
-		return nil
+		return func() {}, nil
 	}
-	if err := l.Wait(ctx); err != nil {
+	landed = func() {}
+	if ll, ok := l.(Lander); ok {
+		landed, err = ll.Acquire(ctx)
+	} else {
+		err = l.Wait(ctx)
+	}
+	if err != nil {
 		wrapped := fmt.Errorf("%w: %w", errLimiterWait, err)
 		var thr *ThrottledError
 		if errors.As(err, &thr) && thr.RetryAfter > 0 {
 			// The budget frees up only later (a penalty, or a full window):
 			// come back then, without counting a failed attempt.
-			return &RetryLaterError{After: thr.RetryAfter, Reason: "waiting for the shared Graph rate", Err: wrapped}
+			return nil, &RetryLaterError{After: thr.RetryAfter, Reason: "waiting for the shared Graph rate", Err: wrapped}
 		}
-		return &TransientError{Reason: "rate limiter: " + err.Error(), Err: wrapped}
+		return nil, &TransientError{Reason: "rate limiter: " + err.Error(), Err: wrapped}
 	}
-	return nil
+	return landed, nil
 }
 
 // newerThanTeams reports whether the job's change, made by a person in

@@ -15,19 +15,25 @@ import (
 // whole window's allowance at once is allowed, and a call waits only until
 // an earlier one has left the window.
 //
-//   - The window is one period plus a guard of 2 % (latency jitter between
-//     the grant and Graph's clock). Every call, and every slot reserved for
-//     a call a little ahead, is logged; no window holds more calls than the
-//     rate in force.
+//   - The window is one period plus a guard of 2 % (clock differences
+//     between the limiter and Graph). Every call, and every slot reserved
+//     for a call a little ahead, is logged; no window holds more calls than
+//     the rate in force. A call that was answered is logged from its answer
+//     (Graph counted it from its arrival, in between), so however long the
+//     first calls of a burst took on their way, the next window opens no
+//     earlier than Graph's.
 //   - The rate starts at the configured rate (STATUSBRIDGE_GRAPH_RATE) and
 //     stays between a floor of a quarter of it and the ceiling
 //     (STATUSBRIDGE_GRAPH_RATE_MAX).
 //   - Slow start: until a 429 has been seen, the rate grows while the
-//     window is full (callers wait): it doubles every quarter period up to
-//     twice the start, where the limit most likely is, then every 1/20 of
-//     the period, so a large tenant's limit is found within about half a
-//     period. Growth is continuous, so the calls past the limit come one at
-//     a time and few are in flight when the first 429 comes back.
+//     window is full (callers wait): it doubles every 25 answer times (the
+//     average time from a call's slot to its answer), within 1/20 and 1/4 of
+//     the period, and every quarter period until a call was answered.
+//     Growth is continuous, so the calls past the limit come one at a time;
+//     those the rate grows by while the first 429 is on its way back, about
+//     rate × ln 2 / 25, stay under 3 % of the limit. With Graph answering in
+//     0.2 s a 30 s window doubles every 5 s; a fast answer doubles it every
+//     1.5 s and finds a large tenant's limit within about half a period.
 //   - A 429 (Penalize with Retry-After d) stops every call for d, voids the
 //     slots reserved ahead, and settles the rate at 0.9 of the calls the
 //     window held (what Graph took before it refused); 429s that arrive
@@ -39,9 +45,10 @@ import (
 //   - Idle time raises nothing, so a quiet night does not unlearn the limit.
 const (
 	guardShare   = 0.02 // the window is period × (1 + guardShare)
-	doublingPart = 20   // slow start doubles every period/doublingPart
-	nearPart     = 4    // ... but every period/nearPart below nearShare × start
-	nearShare    = 2
+	doublingPart = 20   // slow start doubles at most every period/doublingPart,
+	slowPart     = 4    // at least every period/slowPart,
+	answerTimes  = 25   // and otherwise every answerTimes answer times
+	latWeight    = 0.2  // the answer time is an average with this weight on the newest
 	probeShare   = 0.03 // additive growth per busy period, of the last 429's level
 	settleShare  = 0.9  // the rate after a 429, of the calls the window held
 	forgetKnown  = 1.1  // past this multiple of the last 429's level, forget it
@@ -66,13 +73,14 @@ type adaptive struct {
 	start, ceiling float64 // calls per period; start <= 0 means no limit
 	period         time.Duration
 
-	rate  float64     // current calls per period
-	log   []time.Time // calls and reserved slots in the window, ascending
-	busy  bool        // the window was full at the last decision
-	grew  time.Time   // when growth was last credited
-	known float64     // calls the window held at the last 429, 0 when none
-	until time.Time   // no call before this (a Retry-After)
-	epoch int64       // bumped by every penalty; voids reservations
+	rate  float64       // current calls per period
+	log   []time.Time   // calls and reserved slots in the window, ascending
+	busy  bool          // the window was full at the last decision
+	grew  time.Time     // when growth was last credited
+	known float64       // calls the window held at the last 429, 0 when none
+	until time.Time     // no call before this (a Retry-After)
+	epoch int64         // bumped by every penalty; voids reservations
+	lat   time.Duration // average time from a call's slot to its answer; 0 until one landed
 }
 
 func newAdaptive(start, ceiling int, per time.Duration) *adaptive {
@@ -121,14 +129,17 @@ func (a *adaptive) grow(now time.Time) {
 	a.grew = now
 }
 
-// doubling is how long slow start takes to double the rate: slowly just
-// above the start, where the limit most likely is, so that the calls past it
-// (in flight when the first 429 comes back) are few; fast above that.
+// doubling is how long slow start takes to double the rate. The calls past
+// Graph's limit are those the rate grew by while the first 429 was on its
+// way back, about rate × ln 2 × answer time / doubling: doubling every 25
+// answer times keeps them under 3 % of the limit. Until a call was
+// answered, and never slower than that, it doubles every quarter period;
+// never faster than every 1/20 period.
 func (a *adaptive) doubling() time.Duration {
-	if a.rate < nearShare*a.start {
-		return a.period / nearPart
+	if a.lat <= 0 {
+		return a.period / slowPart
 	}
-	return a.period / doublingPart
+	return min(a.period/slowPart, max(a.period/doublingPart, answerTimes*a.lat))
 }
 
 func (a *adaptive) probeStep() float64 { return probeShare * math.Max(a.known, a.start) }
@@ -143,15 +154,7 @@ func (a *adaptive) growthTime(n float64) (time.Duration, bool) {
 		return 0, true
 	}
 	if a.known == 0 {
-		r, d := a.rate, time.Duration(0)
-		if near := nearShare * a.start; r < near {
-			d = time.Duration(math.Log2(math.Min(n, near)/r) * float64(a.period/nearPart))
-			r = near
-		}
-		if n > r {
-			d += time.Duration(math.Log2(n/r) * float64(a.period/doublingPart))
-		}
-		return d, true
+		return time.Duration(math.Log2(n/a.rate) * float64(a.doubling())), true
 	}
 	return time.Duration((n - a.rate) / a.probeStep() * float64(a.period)), true
 }
@@ -205,9 +208,36 @@ func (a *adaptive) acquire(now time.Time, epoch int64) (grant, time.Duration, in
 	}
 	a.log = append(a.log, x)
 	if !x.After(now) {
-		return goNow, 0, a.epoch, time.Time{}
+		return goNow, 0, a.epoch, x
 	}
 	return reserved, x.Sub(now), a.epoch, x
+}
+
+// landed records that the call allowed at slot x was answered at now: it
+// counts in the window from now on (never back). A slot that left the
+// window, or that a penalty voided, stays gone.
+func (a *adaptive) landed(x, now time.Time) {
+	if !now.After(x) {
+		return
+	}
+	if took := now.Sub(x); a.lat <= 0 {
+		a.lat = took
+	} else {
+		a.lat = time.Duration(latWeight*float64(took) + (1-latWeight)*float64(a.lat))
+	}
+	for j := len(a.log) - 1; j >= 0; j-- {
+		if a.log[j].Equal(x) {
+			a.log = append(a.log[:j], a.log[j+1:]...)
+			k := len(a.log)
+			for k > 0 && a.log[k-1].After(now) {
+				k--
+			}
+			a.log = append(a.log, time.Time{})
+			copy(a.log[k+1:], a.log[k:])
+			a.log[k] = now
+			return
+		}
+	}
 }
 
 // pollEvery is how far ahead a slot is reserved, and how often a caller

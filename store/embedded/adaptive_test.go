@@ -50,12 +50,14 @@ func TestAdaptiveWindowNeverExceedsTheRate(t *testing.T) {
 }
 
 // TestAdaptiveSlowStartFindsALargeLimitFast: from 1,200/30 s, a busy
-// limiter allows the first 1,200 calls at once and reaches the ceiling of
-// 10,000 within 12 s, two fifths of the period, growing smoothly (no step of more
-// than a few calls at one instant after the first burst).
+// limiter whose calls are answered in 40 ms allows the first 1,200 calls at
+// once and reaches the ceiling of 10,000 within 12 s, two fifths of the
+// period, growing smoothly (no step of more than a few calls at one instant
+// after the first burst).
 func TestAdaptiveSlowStartFindsALargeLimitFast(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
 	a := newAdaptive(1200, 10000, 30*time.Second)
+	a.lat = 40 * time.Millisecond
 	ts, _ := drive(a, t0, 12*time.Second)
 	at0 := 0
 	for _, x := range ts {
@@ -164,5 +166,58 @@ func TestAdaptiveReservationVoidedByPenalty(t *testing.T) {
 	a.penalize(t0.Add(time.Second+10*time.Millisecond), time.Second)
 	if g, _, _, _ := a.acquire(t0.Add(time.Second+20*time.Millisecond), ep); g != penalized {
 		t.Fatalf("a slot reserved before a 429 = %v, want penalized", g)
+	}
+}
+
+// TestAdaptiveDoublingFollowsAnswers: slow start doubles every 25 answer
+// times, within 1/20 and 1/4 of the period, and every quarter period until
+// a call was answered; landed moves a call to its answer and averages the
+// time it took.
+func TestAdaptiveDoublingFollowsAnswers(t *testing.T) {
+	per := 30 * time.Second
+	for _, tt := range []struct {
+		lat, want time.Duration
+	}{
+		{0, per / 4},
+		{10 * time.Millisecond, per / 20},
+		{100 * time.Millisecond, 2500 * time.Millisecond},
+		{time.Second, per / 4},
+	} {
+		a := newAdaptive(1200, 10000, per)
+		a.lat = tt.lat
+		if got := a.doubling(); got != tt.want {
+			t.Errorf("answer time %s: doubling every %s, want %s", tt.lat, got, tt.want)
+		}
+	}
+
+	t0 := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
+	a := newAdaptive(3, 3, time.Second)
+	var slots []time.Time
+	for i := range 3 {
+		g, _, _, x := a.acquire(t0.Add(time.Duration(i)*time.Millisecond), -1)
+		if g != goNow || x.IsZero() {
+			t.Fatalf("call %d: grant %v slot %v, want a call now with its slot", i, g, x)
+		}
+		slots = append(slots, x)
+	}
+	a.landed(slots[0], t0.Add(400*time.Millisecond))
+	a.landed(slots[1], t0.Add(201*time.Millisecond))
+	if a.lat != 360*time.Millisecond {
+		t.Fatalf("average answer time %s after 400 ms and 200 ms, want 360ms", a.lat)
+	}
+	want := []time.Time{slots[2], t0.Add(201 * time.Millisecond), t0.Add(400 * time.Millisecond)}
+	for i := range want {
+		if !a.log[i].Equal(want[i]) {
+			t.Fatalf("log %v, want %v (sorted, the answered calls at their answers)", a.log, want)
+		}
+	}
+	// A window after the calls' slots only the unanswered one has left it:
+	// one call goes, the answered two still count.
+	at := t0.Add(time.Second + 30*time.Millisecond)
+	if g, _, _, _ := a.acquire(at, -1); g != goNow {
+		t.Fatalf("grant %v where the unanswered call left the window, want a call now", g)
+	}
+	if g, _, _, _ := a.acquire(at, -1); g == goNow {
+		t.Fatal("a second call went while the window still held the 2 answered calls")
 	}
 }

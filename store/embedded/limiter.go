@@ -62,25 +62,54 @@ func (l *Limiter) Period() time.Duration { return l.a.period }
 // Wait returns at once with a *bridge.ThrottledError that says how long to
 // wait.
 func (l *Limiter) Wait(ctx context.Context) error {
+	_, err := l.wait(ctx)
+	return err
+}
+
+// Acquire is Wait that also returns landed, to call once the call was
+// answered: from then on the call counts in the window from the answer
+// (bridge.Lander).
+func (l *Limiter) Acquire(ctx context.Context) (func(), error) {
+	slot, err := l.wait(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if slot.IsZero() {
+		return func() {}, nil
+	}
+	return func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.a.landed(slot, l.Now())
+	}, nil
+}
+
+// wait is Wait; it returns the call's slot in the window's log (zero when
+// it has none: no limit).
+func (l *Limiter) wait(ctx context.Context) (time.Time, error) {
 	epoch := int64(-1)
+	var mine time.Time
 	for {
 		if err := ctx.Err(); err != nil {
-			return err
+			return time.Time{}, err
 		}
 		l.mu.Lock()
 		g, d, ep, slot := l.a.acquire(l.Now(), epoch)
 		l.mu.Unlock()
 		switch g {
 		case goNow:
-			return nil
+			if !slot.IsZero() {
+				mine = slot
+			}
+			return mine, nil
 		case reserved:
-			epoch = ep
+			epoch, mine = ep, slot
 		default:
-			epoch = -1
+			epoch, mine = -1, time.Time{}
 		}
 		if dl, ok := ctx.Deadline(); ok && dl.Sub(l.Now()) < d {
 			l.giveBack(g, slot, ep)
-			return &bridge.ThrottledError{RetryAfter: d, Err: ErrPenalized}
+			return time.Time{}, &bridge.ThrottledError{RetryAfter: d, Err: ErrPenalized}
 		}
 		if g == full {
 			d = min(d, l.a.pollEvery())
@@ -89,7 +118,7 @@ func (l *Limiter) Wait(ctx context.Context) error {
 		case <-l.after(d):
 		case <-ctx.Done():
 			l.giveBack(g, slot, ep)
-			return ctx.Err()
+			return time.Time{}, ctx.Err()
 		}
 	}
 }

@@ -13,14 +13,16 @@ import "github.com/redis/go-redis/v9"
 //	  until  no call before this (Retry-After)
 //	  ep     bumped by every penalty; voids reserved slots
 //	  seq    the last member added to the log
+//	  lat    average ms from a call's slot to its answer (0 until one landed)
 //	{p}:graph:log    a sorted set: every call and reserved slot in the
 //	                 window, scored by its time
 //
 // It is the algorithm of store/embedded/adaptive.go, step for step: a
 // sliding window of one period plus a 2 % guard that never holds more calls
-// than the rate; slow start (doubling while the window is full: every
-// quarter period up to twice the start, then every 1/20 period) until the
-// first 429; on a 429 no call until Retry-After, the slots
+// than the rate; slow start (doubling while the window is full: every 25
+// answer times, within 1/20 and 1/4 of a period; a quarter period until a
+// call was answered) until the first 429; a call counts in the window from
+// its answer; on a 429 no call until Retry-After, the slots
 // reserved ahead voided, and the rate settled at 0.9 of the calls the window
 // held; then additive probing by 3 % of that level per busy period, back to
 // slow start past 1.1 times it. Both keys expire after a day without calls.
@@ -34,7 +36,7 @@ local now = tonumber(tm[1]) * 1000 + tonumber(tm[2]) / 1000
 local start, ceiling, per = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local floor = math.max(1, start * 0.25)
 local win = per * 1.02
-local h = redis.call('HMGET', KEYS[1], 'rate', 'busy', 'grew', 'known', 'until', 'ep', 'seq')
+local h = redis.call('HMGET', KEYS[1], 'rate', 'busy', 'grew', 'known', 'until', 'ep', 'seq', 'lat')
 local rate = tonumber(h[1]) or start
 local busy = tonumber(h[2]) or 0
 local grew = tonumber(h[3]) or 0
@@ -42,6 +44,7 @@ local known = tonumber(h[4]) or 0
 local untl = tonumber(h[5]) or 0
 local ep = tonumber(h[6]) or 0
 local seq = tonumber(h[7]) or 0
+local lat = tonumber(h[8]) or 0
 rate = math.min(ceiling, math.max(floor, rate))
 local function f(x) return string.format('%.3f', x) end
 local function save()
@@ -54,16 +57,13 @@ local function prune()
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', f(now - win))
 end
 local function step() return 0.03 * math.max(known, start) end
-local function doubling() if rate < 2 * start then return per / 4 end return per / 20 end
+local function doubling()
+  if lat <= 0 then return per / 4 end
+  return math.min(per / 4, math.max(per / 20, 25 * lat))
+end
 local function growth(need)
   if known > 0 then return (need - rate) / step() * per end
-  local r, d = rate, 0
-  if r < 2 * start then
-    d = math.log(math.min(need, 2 * start) / r) / math.log(2) * (per / 4)
-    r = 2 * start
-  end
-  if need > r then d = d + math.log(need / r) / math.log(2) * (per / 20) end
-  return d
+  return math.log(need / rate) / math.log(2) * doubling()
 end
 `
 
@@ -113,8 +113,28 @@ end
 seq = seq + 1
 redis.call('ZADD', KEYS[2], f(x), seq)
 save()
-if x <= now then return {0, 0, ep, 0} end
+if x <= now then return {0, 0, ep, seq} end
 return {1, math.ceil((x - now) * 1000), ep, seq}
+`)
+
+// landedScript: KEYS limit, log; ARGV member. A call that was answered
+// counts in the window from now on: its entry moves to Redis's clock now
+// (never back), and the time it took joins the average answer time (lat, in
+// ms, weight 0.2 on the newest) that paces slow start. An entry that left
+// the window, or a slot a penalty voided, stays gone.
+var landedScript = redis.NewScript(`
+if redis.replicate_commands then redis.replicate_commands() end
+local tm = redis.call('TIME')
+local now = tonumber(tm[1]) * 1000 + tonumber(tm[2]) / 1000
+local s = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if s and tonumber(s) < now then
+  local took = now - tonumber(s)
+  redis.call('ZADD', KEYS[2], string.format('%.3f', now), ARGV[1])
+  local lat = tonumber(redis.call('HGET', KEYS[1], 'lat') or '0') or 0
+  if lat <= 0 then lat = took else lat = 0.2 * took + 0.8 * lat end
+  redis.call('HSET', KEYS[1], 'lat', string.format('%.3f', lat))
+end
+return 1
 `)
 
 // giveBackScript: KEYS limit, log; ARGV epoch, member. It returns a reserved

@@ -99,17 +99,40 @@ func (l *Limiter) Period() time.Duration { return l.cfg.Period }
 // more call. When ctx's deadline comes before that, Wait returns at once
 // with a *bridge.ThrottledError that says how long to wait.
 func (l *Limiter) Wait(ctx context.Context) error {
+	_, err := l.wait(ctx)
+	return err
+}
+
+// Acquire is Wait that also returns landed, to call once the call was
+// answered: from then on the call counts in the shared window from the
+// answer (bridge.Lander). A fixed rate counts calls from when they were
+// allowed, and its landed does nothing.
+func (l *Limiter) Acquire(ctx context.Context) (func(), error) {
+	member, err := l.wait(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if member <= 0 || l.acquire != acquireScript {
+		return func() {}, nil
+	}
+	return func() { l.landed(member) }, nil
+}
+
+// wait is Wait; it returns the call's member in the window's log (0 when it
+// has none).
+func (l *Limiter) wait(ctx context.Context) (int64, error) {
 	if l.err != nil {
-		return l.err
+		return 0, l.err
 	}
 	epoch := ""
+	var member int64
 	for {
 		res, err := l.acquire.Run(ctx, l.s.rdb, l.keys(), l.args(epoch)...).Int64Slice()
 		if err != nil {
-			return fmt.Errorf("redis rate limiter: %w", err)
+			return 0, fmt.Errorf("redis rate limiter: %w", err)
 		}
 		if len(res) != 4 {
-			return fmt.Errorf("redis rate limiter: unexpected answer %v", res)
+			return 0, fmt.Errorf("redis rate limiter: unexpected answer %v", res)
 		}
 		kind, waitUs := res[0], res[1]
 		poll := time.Duration(0)
@@ -118,21 +141,33 @@ func (l *Limiter) Wait(ctx context.Context) error {
 		}
 		switch kind {
 		case 0:
-			return nil
+			if res[3] > 0 {
+				member = res[3]
+			}
+			return member, nil
 		case 1:
 			// A slot is reserved: wait for it, then confirm that no
 			// penalty came meanwhile.
 			epoch = strconv.FormatInt(res[2], 10)
+			member = res[3]
 		default:
-			epoch = ""
+			epoch, member = "", 0
 		}
 		if err := sleep(ctx, time.Duration(waitUs)*time.Microsecond, poll); err != nil {
 			if kind == 1 {
 				l.giveBack(res[2], res[3])
 			}
-			return err
+			return 0, err
 		}
 	}
+}
+
+// landed moves an answered call's entry in the window's log to now; a
+// failure only leaves it counted from when it was allowed.
+func (l *Limiter) landed(member int64) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = landedScript.Run(ctx, l.s.rdb, l.keys(), member).Err()
 }
 
 // giveBack returns a reserved slot whose caller gave up; a failure only

@@ -116,6 +116,7 @@ var cases = []struct {
 	{"LimiterPenalizeCutsTheRate", testLimiterCut},
 	{"LimiterCeilingHolds", testLimiterCeiling},
 	{"LimiterClientsShareTheRate", testLimiterSharedRate},
+	{"LimiterCountsFromTheAnswer", testLimiterLanded},
 	{"Ping", testPing},
 	{"Close", testClose},
 }
@@ -1120,6 +1121,62 @@ func testLimiterSharedRate(t *testing.T, s store.Backend) {
 	ts := hammer(t, l2, LimitPeriod/2)
 	if n := countIn(ts, start, LimitPeriod/2); n < LimitRate*5/8 {
 		t.Fatalf("a second limiter made %d calls in half a period after the first raised the rate, want at least %d", n, LimitRate*5/8)
+	}
+}
+
+// testLimiterLanded: a call counts in the window from when it was answered
+// (bridge.Lander), so the slots of calls that took long free up only one
+// window after their answers, on every limiter of the store. A 429 on an
+// empty window first settles the rate at its floor (a quarter of the start),
+// where it no longer doubles while callers wait.
+func testLimiterLanded(t *testing.T, s store.Backend) {
+	l1, ok := s.Limiter().(bridge.Lander)
+	if !ok {
+		t.Fatal("the store's limiter does not count calls from their answers (bridge.Lander)")
+	}
+	noErr(t, "Penalize", s.Limiter().Penalize(ctx(t), time.Millisecond))
+	time.Sleep(5 * time.Millisecond)
+	const rate = LimitRate / 4
+	start := time.Now()
+	var landed []func()
+	for range rate {
+		tctx, cancel := context.WithTimeout(ctx(t), LimitPeriod/20)
+		f, err := l1.Acquire(tctx)
+		cancel()
+		noErr(t, "Acquire", err)
+		landed = append(landed, f)
+	}
+	// The calls take 0.3 of a period to be answered.
+	time.Sleep(time.Until(start.Add(3 * LimitPeriod / 10)))
+	for _, f := range landed {
+		f()
+	}
+	// Past one window from when they were allowed, within one window of
+	// their answers: the window still holds them all.
+	time.Sleep(time.Until(start.Add(11 * LimitPeriod / 10)))
+	l2 := s.Limiter()
+	n := 0
+	for ; n < rate; n++ {
+		tctx, cancel := context.WithTimeout(ctx(t), LimitPeriod/50)
+		err := l2.Wait(tctx)
+		cancel()
+		if err != nil {
+			break
+		}
+	}
+	if late := time.Since(start); late > 13*LimitPeriod/10 {
+		t.Fatalf("the machine was too slow to tell: the check ended %s after the calls", late)
+	}
+	if n > 1 {
+		t.Fatalf("%d of %d calls went in the window that still holds the %d calls answered 0.3 periods after they were allowed", n, rate, rate)
+	}
+	// Once a window has passed since the answers, the slots are free again.
+	time.Sleep(time.Until(start.Add(15 * LimitPeriod / 10)))
+	for range rate - 1 {
+		tctx, cancel := context.WithTimeout(ctx(t), LimitPeriod/10)
+		err := l2.Wait(tctx)
+		cancel()
+		noErr(t, "Wait a window after the answers", err)
 	}
 }
 
