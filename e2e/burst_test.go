@@ -4,9 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/http"
 	"os"
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/statusbridge/statusbridge/internal/fakegraph"
 )
 
 // burstCase is one tenant: Graph's presence limit and the settings an
@@ -48,6 +52,31 @@ type burstResult struct {
 	Achieved    float64 `json:"achieved_share"`
 	Calls       int     `json:"graph_calls"`
 	Throttled   int     `json:"throttled"`
+	// AcceptedAt is when each accepted status write was answered, and
+	// ThrottledAt each write answered 429, in seconds since the first Slack
+	// event, in order: the timeline of the drain chart (internal/bench).
+	AcceptedAt  []float64 `json:"accepted_at_s"`
+	ThrottledAt []float64 `json:"throttled_at_s"`
+}
+
+// drainTimeline returns when the stand-in accepted each status write and
+// when it answered one with 429, in seconds since start, in order.
+func drainTimeline(calls []fakegraph.StatusCall, start time.Time) (accepted, throttled []float64) {
+	slices.SortFunc(calls, func(a, b fakegraph.StatusCall) int { return a.Answered.Compare(b.Answered) })
+	accepted, throttled = []float64{}, []float64{}
+	for _, c := range calls {
+		if c.Answered.Before(start) {
+			continue
+		}
+		at := math.Round(c.Answered.Sub(start).Seconds()*1e4) / 1e4
+		switch c.Status {
+		case http.StatusOK:
+			accepted = append(accepted, at)
+		case http.StatusTooManyRequests:
+			throttled = append(throttled, at)
+		}
+	}
+	return accepted, throttled
 }
 
 // TestBurstFindsTheLimit: three replicas with the default rate settings meet
@@ -95,6 +124,7 @@ func runBurst(t *testing.T, bc burstCase) {
 		Achieved: float64(calls-throttled) / land.Seconds() / (float64(bc.limit) / bc.per.Seconds()),
 		Calls:    calls, Throttled: throttled,
 	}
+	r.AcceptedAt, r.ThrottledAt = drainTimeline(w.graph.StatusCalls(), start)
 	t.Logf("limit %d/%s, burst %d: landed in %.2fs, floor %.2fs, ratio %.2f; Graph calls %d (writes ok %d, 429 %d, failed %d; reads %d, 429 %d): 429 share %.2f%%, achieved %.0f%% of the limit",
 		bc.limit, bc.per, bc.burst, r.LandSeconds, r.FloorSec, r.Ratio, calls, ok, thr, failed, reads.Calls, reads.Throttled, 100*r.Share429, 100*r.Achieved)
 	if out := os.Getenv("STATUSBRIDGE_BENCH_OUT"); out != "" {

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # bench.sh runs the Graph burst scenario (e2e TestBurstFindsTheLimit: three
 # replicas, default rate settings, a burst of 1.5x the tenant's limit) at both
-# documented presence limits, scaled down in time, and writes BENCHMARKS.md.
+# documented presence limits, scaled down in time, and writes BENCHMARKS.md
+# with the chart of each burst's drain against the limit,
+# docs/bench/burst-drain.png (internal/bench TestDrawBurstDrain).
 #
-#   scripts/bench.sh           both limits, writes BENCHMARKS.md
-#   scripts/bench.sh --smoke   the smaller limit only, prints the table; fails
-#                              only when the burst does not land or loses a
-#                              change (CI runs it; about 20 s)
+#   scripts/bench.sh           both limits, writes BENCHMARKS.md and the chart
+#   scripts/bench.sh --smoke   the smaller limit only, prints the table and
+#                              draws the chart to a temporary file; fails only
+#                              when the burst does not land or loses a change,
+#                              or its report cannot be drawn (CI runs it;
+#                              about 20 s)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,8 +23,14 @@ if [[ "${1:-}" == "--smoke" ]]; then
 fi
 
 out="$(mktemp)"
-trap 'rm -f "$out"' EXIT
+chart="$PWD/docs/bench/burst-drain.png"
+if [[ $smoke == 1 ]]; then
+	chart="$(mktemp --suffix .png)"
+fi
+trap 'rm -f "$out"; [[ $smoke == 0 ]] || rm -f "$chart"' EXIT
 STATUSBRIDGE_BENCH_OUT="$out" go test -count=1 -run "$run" -v ./e2e/ >&2
+mkdir -p docs/bench
+STATUSBRIDGE_BENCH_BURST="$out" STATUSBRIDGE_BENCH_PNG="$chart" go test -count=1 -run '^TestDrawBurstDrain$' ./internal/bench/ >&2
 
 table="$(python3 - "$out" <<'PY'
 import json, sys
@@ -65,6 +75,13 @@ A whole-second Retry-After therefore costs ten times more here than against Grap
 - achieved share: accepted Graph calls per second over the time to land, against the limit's rate.
 
 $table
+
+![Burst drain against the limit](docs/bench/burst-drain.png)
+
+How to read the chart: time runs in windows (3 s) since the first Slack event and counts in limits, so both
+limits share it. Each solid line is a burst's accepted writes (presence reads share the limit, so the writes stop
+a little under it), the dashed green step is the floor and the dashed grey line the limit; the horizontal gap
+between a line and the floor is the time lost, and crosses are the writes answered 429.
 
 Reading the numbers. The limiter keeps a sliding window of its own calls, as Graph does: the
 starting rate (120/3s here) goes at once, then slow start doubles it while callers wait (every quarter

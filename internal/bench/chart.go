@@ -11,12 +11,28 @@ import (
 	"strings"
 )
 
+// Mark is what a chart draws at each point of a series.
+type Mark int
+
+const (
+	// MarkSquare is a filled square (the default).
+	MarkSquare Mark = iota
+	// MarkNone draws nothing: the line only, for dense series.
+	MarkNone
+	// MarkCross is an x, for events along another series.
+	MarkCross
+)
+
 // Series is one line of a chart: points in data units, drawn in Color.
 type Series struct {
+	// Name is the series' legend entry; an empty name has none.
 	Name  string
 	Color color.RGBA
 	// Dashed draws the line in dashes (for floors).
 	Dashed bool
+	// Mark is drawn at each point; NoLine draws the marks alone.
+	Mark   Mark
+	NoLine bool
 	X, Y   []float64
 }
 
@@ -48,7 +64,7 @@ var glyphs = map[rune][5]string{
 	'M': {"#.#", "###", "###", "#.#", "#.#"}, 'N': {"##.", "#.#", "#.#", "#.#", "#.#"},
 	'O': {"###", "#.#", "#.#", "#.#", "###"}, 'P': {"###", "#.#", "###", "#..", "#.."},
 	'Q': {"###", "#.#", "#.#", "###", "..#"}, 'R': {"##.", "#.#", "##.", "#.#", "#.#"},
-	'S': {"###", "#..", "###", "..#", "###"}, 'T': {"###", ".#.", ".#.", ".#.", ".#."},
+	'S': {".##", "#..", ".#.", "..#", "##."}, 'T': {"###", ".#.", ".#.", ".#.", ".#."},
 	'U': {"#.#", "#.#", "#.#", "#.#", "###"}, 'V': {"#.#", "#.#", "#.#", "#.#", ".#."},
 	'W': {"#.#", "#.#", "###", "###", "#.#"}, 'X': {"#.#", "#.#", ".#.", "#.#", "#.#"},
 	'Y': {"#.#", "#.#", ".#.", ".#.", ".#."}, 'Z': {"###", "..#", ".#.", "#..", "###"},
@@ -132,19 +148,26 @@ func label(v float64) string {
 	return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.2f", v), "0"), ".")
 }
 
-// Draw renders the chart as an RGBA image.
-func (c Chart) Draw() *image.RGBA {
-	w, h := c.Width, c.Height
-	if w <= 0 {
-		w = 900
+// frame is where a chart's plot area lies and how data units map to pixels.
+type frame struct {
+	w, h                     int
+	left, right, top, bottom int
+	xmax                     float64
+	xticks, yticks           []float64
+	px, py                   func(float64) float64
+}
+
+// frame lays the chart out: its size, its axes' ranges and ticks.
+func (c Chart) frame() frame {
+	f := frame{w: c.Width, h: c.Height}
+	if f.w <= 0 {
+		f.w = 900
 	}
-	if h <= 0 {
-		h = 540
+	if f.h <= 0 {
+		f.h = 540
 	}
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	white, black, grid := color.RGBA{255, 255, 255, 255}, color.RGBA{0, 0, 0, 255}, color.RGBA{225, 225, 225, 255}
-	fillRect(img, 0, 0, w, h, white)
-	left, right, top, bottom := 80, w-30, 50, h-60
+	f.left, f.right, f.top, f.bottom = 80, f.w-30, 50, f.h-60
+	left, right, top, bottom := f.left, f.right, f.top, f.bottom
 	var xmax, ymax float64
 	for _, s := range c.Series {
 		for i := range s.X {
@@ -154,9 +177,8 @@ func (c Chart) Draw() *image.RGBA {
 	}
 	xstep := niceStep(xmax, 8)
 	xmax = math.Ceil(xmax/xstep) * xstep
-	px := func(x float64) float64 { return float64(left) + x/xmax*float64(right-left) }
-	var py func(float64) float64
-	var yticks []float64
+	f.xmax = xmax
+	f.px = func(x float64) float64 { return float64(left) + x/xmax*float64(right-left) }
 	if c.LogY {
 		ymin := math.Inf(1)
 		for _, s := range c.Series {
@@ -170,29 +192,54 @@ func (c Chart) Draw() *image.RGBA {
 		if math.IsInf(lo, 0) || hi <= lo {
 			lo, hi = 0, 1
 		}
-		py = func(y float64) float64 {
+		f.py = func(y float64) float64 {
 			v := math.Log10(math.Max(y, math.Pow(10, lo)))
 			return float64(bottom) - (v-lo)/(hi-lo)*float64(bottom-top)
 		}
 		for e := lo; e <= hi; e++ {
-			yticks = append(yticks, math.Pow(10, e))
+			f.yticks = append(f.yticks, math.Pow(10, e))
 		}
 	} else {
 		ystep := niceStep(ymax*1.1, 6)
 		ymax = math.Ceil(ymax*1.1/ystep) * ystep
-		py = func(y float64) float64 { return float64(bottom) - y/ymax*float64(bottom-top) }
+		f.py = func(y float64) float64 { return float64(bottom) - y/ymax*float64(bottom-top) }
 		for v := 0.0; v <= ymax+ystep/2; v += ystep {
-			yticks = append(yticks, v)
+			f.yticks = append(f.yticks, v)
 		}
 	}
-	for _, v := range yticks {
-		y := int(py(v))
+	for v := 0.0; v <= xmax+xstep/2; v += xstep {
+		f.xticks = append(f.xticks, v)
+	}
+	return f
+}
+
+// drawMark draws m centred on (x, y).
+func drawMark(img draw.Image, x, y int, m Mark, c color.Color) {
+	switch m {
+	case MarkSquare:
+		fillRect(img, x-3, y-3, x+4, y+4, c)
+	case MarkCross:
+		drawLine(img, float64(x-4), float64(y-4), float64(x+4), float64(y+4), c, false)
+		drawLine(img, float64(x-4), float64(y+4), float64(x+4), float64(y-4), c, false)
+	}
+}
+
+// Draw renders the chart as an RGBA image.
+func (c Chart) Draw() *image.RGBA {
+	f := c.frame()
+	w, h := f.w, f.h
+	left, right, top, bottom := f.left, f.right, f.top, f.bottom
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	white, black, grid := color.RGBA{255, 255, 255, 255}, color.RGBA{0, 0, 0, 255}, color.RGBA{225, 225, 225, 255}
+	fillRect(img, 0, 0, w, h, white)
+	for _, v := range f.yticks {
+		y := int(f.py(v))
 		fillRect(img, left, y, right, y+1, grid)
 		l := label(v)
 		drawText(img, left-8-textWidth(l), y-5, l, black)
 	}
-	for v := 0.0; v <= xmax+xstep/2; v += xstep {
-		x := int(px(v))
+	for _, v := range f.xticks {
+		x := int(f.px(v))
 		fillRect(img, x, top, x+1, bottom, grid)
 		l := label(v)
 		drawText(img, x-textWidth(l)/2, bottom+8, l, black)
@@ -203,18 +250,24 @@ func (c Chart) Draw() *image.RGBA {
 	drawText(img, (left+right-textWidth(c.XLabel))/2, h-25, c.XLabel, black)
 	drawText(img, 8, top-22, c.YLabel, black)
 	for _, s := range c.Series {
-		for i := 1; i < len(s.X); i++ {
-			drawLine(img, px(s.X[i-1]), py(s.Y[i-1]), px(s.X[i]), py(s.Y[i]), s.Color, s.Dashed)
+		for i := 1; i < len(s.X) && !s.NoLine; i++ {
+			drawLine(img, f.px(s.X[i-1]), f.py(s.Y[i-1]), f.px(s.X[i]), f.py(s.Y[i]), s.Color, s.Dashed)
 		}
 		for i := range s.X {
-			x, y := int(px(s.X[i])), int(py(s.Y[i]))
-			fillRect(img, x-3, y-3, x+4, y+4, s.Color)
+			drawMark(img, int(f.px(s.X[i])), int(f.py(s.Y[i])), s.Mark, s.Color)
 		}
 	}
 	// The legend, top left inside the plot.
 	lx, ly := left+15, top+10
 	for _, s := range c.Series {
-		drawLine(img, float64(lx), float64(ly+4), float64(lx+30), float64(ly+4), s.Color, s.Dashed)
+		if s.Name == "" {
+			continue
+		}
+		if s.NoLine {
+			drawMark(img, lx+15, ly+4, s.Mark, s.Color)
+		} else {
+			drawLine(img, float64(lx), float64(ly+4), float64(lx+30), float64(ly+4), s.Color, s.Dashed)
+		}
 		drawText(img, lx+40, ly, s.Name, black)
 		ly += 18
 	}

@@ -108,6 +108,9 @@ type StatusCall struct {
 	Status int
 	// At is when the call arrived.
 	At time.Time
+	// Answered is when the stand-in decided its answer, on the clock its
+	// throttling window uses.
+	Answered time.Time
 }
 
 // Request is any request that reached the Graph stand-in.
@@ -552,7 +555,7 @@ func (s *Server) setStatusMessage(w http.ResponseWriter, r *http.Request, id str
 	status := s.decide(w, r, bodyErr, parseErr, known, id)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	call.Status = status
+	call.Status, call.Answered = status, s.now()
 	s.calls = append(s.calls, call)
 	switch {
 	case status == http.StatusOK:

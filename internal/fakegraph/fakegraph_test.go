@@ -120,6 +120,20 @@ func TestRateLimit(t *testing.T) {
 	if post(t, s, tok, "u1", body, false) != 200 {
 		t.Error("window did not slide")
 	}
+	// Every answer, accepted or throttled, carries the time it was decided.
+	calls := s.StatusCalls()
+	if len(calls) != 4 {
+		t.Fatalf("%d calls recorded, want 4", len(calls))
+	}
+	for i, c := range calls {
+		want := now
+		if i < 3 {
+			want = now.Add(-11 * time.Second)
+		}
+		if !c.Answered.Equal(want) {
+			t.Errorf("call %d (status %d) answered at %v, want %v", i, c.Status, c.Answered, want)
+		}
+	}
 }
 
 // read makes a presence read and returns the status and the decoded body.
