@@ -83,19 +83,20 @@ limits share it. Each solid line is a burst's accepted writes (presence reads sh
 a little under it), the dashed green step is the floor and the dashed grey line the limit; the horizontal gap
 between a line and the floor is the time lost, and crosses are the writes answered 429.
 
-Reading the numbers. The limiter keeps a sliding window of its own calls, as Graph does: the
-starting rate (120/3s here) goes at once, then slow start doubles it while callers wait (every quarter
-period up to twice the start, every 1/20 period above), so the larger limit's 1,000/3s is reached in about
-a third of a period; after the first 429 the rate settles at 0.9 of what the window held.
+Reading the numbers. The limiter keeps a sliding window of its own calls, as Graph does, and counts
+each call from when it was answered (Graph counted it from its arrival, in between). The starting rate
+(120/3s here) goes at once; slow start then doubles it while callers wait, every 25 answer times (within
+1/20 and 1/4 of the period), so that the calls past a limit before the first 429 comes back stay under
+3 % of it; after the first 429 the rate settles at 0.9 of what the window held.
 
-- The smaller limit: the time goes into the one whole-second Retry-After after the 429 that finds the
-  limit (its rounding costs ten times more here than against Graph, where the window is 30 s), and the
-  few calls in flight when it comes back are the 429s.
-- The larger limit: the time goes into the bridge itself, not the rate. The same burst with no rate
-  limit at all (\`STATUSBRIDGE_GRAPH_RATE=100000/3s\`, 3 replicas, 8 workers each) took 5.6 s to land on
-  this machine, 2.2 s of it for intake; 1.2 times the floor (3.6 s) is out of reach here at the default
-  worker count, whatever the limiter does. A few 429s come where the second window starts, from
-  latency jitter between the limiter's clock and Graph's; the 2 % guard on the window keeps them few.
+- The smaller limit: the limit is found in the first quarter of the window with one or two 429s; the
+  rest waits for the window, and goes as the first calls leave it.
+- The larger limit: the ceiling (the default \`STATUSBRIDGE_GRAPH_RATE_MAX\`, 1,000/3s here) is the
+  tenant's limit, so no 429 is needed. The time goes into slow start: the second window frees its slots
+  at the pace the first one used them, and the first window climbs from 120 to 1,000 over about half a
+  second, paced by the answer times of a machine that runs three replicas, Redis, both stand-ins and the
+  load at once. Against Graph (0.1 to 0.3 s an answer, 30 s windows) slow start doubles every 2.5 to
+  7.5 s, and a burst of 1.5 times a 10,000 / 30 s limit lands in about 1.4 times the floor.
 
 ## serve's memory at 100,000 users
 
