@@ -198,7 +198,13 @@ func (s *Store) limitKey() string           { return s.sharedKey("graph", "limit
 
 // timeKey encodes t as 20 decimal digits that sort as t does.
 func timeKey(t time.Time) string {
-	return fmt.Sprintf("%020d", uint64(t.UnixNano())^(1<<63))
+	var b [20]byte // 2^64 has 20 digits
+	n := uint64(t.UnixNano()) ^ (1 << 63)
+	for i := len(b) - 1; i >= 0; i-- {
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(b[:])
 }
 
 // fingerprint identifies what a change asks of Teams: changes with equal
