@@ -154,9 +154,11 @@ func (e *Engine) init() {
 // may Slack be acknowledged.
 func (e *Engine) Submit(ctx context.Context, c Change) (out SubmitOutcome, err error) {
 	e.init()
-	ctx, end := e.span(ctx, SpanSubmit, "user", c.UserID, "event_id", c.EventID, "source", string(c.Source))
-	defer func() { end(err) }()
 	if e.Tracer != nil {
+		// Only then: the span's attributes cost allocations on every call.
+		var end func(error)
+		ctx, end = e.span(ctx, SpanSubmit, "user", c.UserID, "event_id", c.EventID, "source", string(c.Source))
+		defer func() { end(err) }()
 		c.Trace = e.Tracer.Inject(ctx)
 	}
 	start := time.Now()
@@ -166,8 +168,10 @@ func (e *Engine) Submit(ctx context.Context, c Change) (out SubmitOutcome, err e
 	}
 	now := e.Now()
 	if t, ok := SaneEventTime(c.EventTime, now); !ok {
-		e.Log.WarnContext(ctx, "change dated in the future; ordered by its arrival instead", "user", c.UserID,
-			"event_id", c.EventID, "event_time", c.EventTime.UTC().Format(time.RFC3339), "source", c.Source)
+		if e.Log.Enabled(ctx, slog.LevelWarn) {
+			e.Log.WarnContext(ctx, "change dated in the future; ordered by its arrival instead", "user", c.UserID,
+				"event_id", c.EventID, "event_time", c.EventTime.UTC().Format(time.RFC3339), "source", c.Source)
+		}
 		c.EventTime = t
 	}
 	var slackOwned Owned

@@ -105,7 +105,19 @@ type EmojiDisplayInfo struct {
 
 // ParseEvent decodes an Events API payload. It fails only when the body is
 // not a JSON object or an event_callback's event is not an object.
+//
+// Payloads as Slack sends them are read in one pass (parseEventFast); the
+// rest go through encoding/json with the lenient wire types below, which
+// define the result either way.
 func ParseEvent(body []byte) (Event, error) {
+	if ev, ok := parseEventFast(body); ok {
+		return ev, nil
+	}
+	return parseEventLenient(body)
+}
+
+// parseEventLenient is ParseEvent through encoding/json.
+func parseEventLenient(body []byte) (Event, error) {
 	if !isObject(body) {
 		return Event{}, errors.New("payload is not a JSON object")
 	}
@@ -373,15 +385,21 @@ func (n *lint) UnmarshalJSON(b []byte) error {
 		}
 		num = json.Number(strings.TrimSpace(s))
 	}
-	if i, err := strconv.ParseInt(string(num), 10, 64); err == nil {
-		*n = lint(i)
-		return nil
-	}
-	if f, err := strconv.ParseFloat(string(num), 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) &&
-		f > math.MinInt64 && f < math.MaxInt64 {
-		*n = lint(int64(f))
-	}
+	*n = lint(lenientInt(string(num)))
 	return nil
+}
+
+// lenientInt is the integer num stands for, truncated if fractional, and 0
+// when it is no number or out of range.
+func lenientInt(num string) int64 {
+	if i, err := strconv.ParseInt(num, 10, 64); err == nil {
+		return i
+	}
+	if f, err := strconv.ParseFloat(num, 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) &&
+		f > math.MinInt64 && f < math.MaxInt64 {
+		return int64(f)
+	}
+	return 0
 }
 
 // lbool is a bool that reads any non-boolean JSON value as false.

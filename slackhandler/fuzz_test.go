@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -16,8 +17,10 @@ import (
 	"github.com/statusbridge/statusbridge/slackhandler"
 )
 
-// FuzzParseEvent checks that decoding any payload never panics and that a
-// decoded status is always valid UTF-8. Run with: go test -fuzz FuzzParseEvent ./slackhandler
+// FuzzParseEvent checks that decoding any payload never panics, that
+// ParseEvent answers exactly as the lenient decoder does (and so its
+// one-pass decoder wherever that answers), and that a decoded status is
+// always valid UTF-8. Run with: go test -fuzz FuzzParseEvent ./slackhandler
 func FuzzParseEvent(f *testing.F) {
 	t0 := time.Unix(1741944410, 0)
 	f.Add(slacktest.StatusEvent("user_status_changed", "Ev0A", "T1", "U0123ABCD", t0, "Vacationing", ":palm_tree:", 1742000000))
@@ -40,8 +43,18 @@ func FuzzParseEvent(f *testing.F) {
 	f.Add(slacktest.DeactivatedEvent("Ev0X", "T1", "U0123ABCD", t0))
 	f.Add([]byte(`{"type":"event_callback","event_time":1,"event":{"type":"user_change","user":{"id":"U0123ABCD","deleted":true,"enterprise_user":"E1","team_id":"E1"}}}`))
 	f.Add([]byte(`{"type":"event_callback","event":{"type":"app_home_opened","user":{"id":"U1"},"tab":["home"]}}`))
+	f.Add([]byte(`{"type":"event_callback","event_time":1,"event":{"type":"user_change","user":{"id":"U1","id":null,"profile":{"status_text":"caf\u00e9 \ud83c\udf34 \ud800 \/","status_expiration":" 17 "},"profile":{"status_emoji":":x:"}},"user":{"is_bot":true}}}`))
+	f.Add([]byte(`{"Type":"event_callback","\u0065vent_time":"1e3","event":{"TYPE":"user_status_changed","user":{"ID":"U1","ſtatus":1,"profile":{"Status_Text":"x"}}}}`))
+	f.Add([]byte("{\"type\":\"event_callback\",\"event\":{\"type\":\"user_change\",\"user\":{\"profile\":{\"status_text\":\"a\xffb\",\"status_emoji_display_info\":[{\"emoji_name\":\"x\"},[],{\"unicode\":5}]}}}} "))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		ev, err := slackhandler.ParseEvent(body)
+		lev, lerr := slackhandler.ParseEventLenient(body)
+		if (err == nil) != (lerr == nil) || (err != nil && err.Error() != lerr.Error()) || !reflect.DeepEqual(ev, lev) {
+			t.Fatalf("ParseEvent(%q) = %#v, %v; the lenient decoder's %#v, %v", body, ev, err, lev, lerr)
+		}
+		if fev, ok := slackhandler.ParseEventFast(body); ok && (lerr != nil || !reflect.DeepEqual(fev, lev)) {
+			t.Fatalf("one-pass decoder on %q: %#v; the lenient decoder's %#v, %v", body, fev, lev, lerr)
+		}
 		if err != nil {
 			return
 		}

@@ -95,7 +95,7 @@ func WithHomeTimeout(d time.Duration) Option {
 
 // Handler serves Slack's Events API (POST /slack/events).
 type Handler struct {
-	secret        []byte
+	signatures    *verifier
 	sub           Submitter
 	log           *slog.Logger
 	now           func() time.Time
@@ -111,7 +111,7 @@ var _ http.Handler = (*Handler)(nil)
 // submits status changes to sub. An empty secret rejects every request.
 func NewHandler(signingSecret string, sub Submitter, opts ...Option) *Handler {
 	h := &Handler{
-		secret:        []byte(signingSecret),
+		signatures:    newVerifier([]byte(signingSecret)),
 		sub:           sub,
 		log:           slog.New(slog.DiscardHandler),
 		now:           time.Now,
@@ -142,7 +142,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.answer(w, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed")
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	body, err := readBody(http.MaxBytesReader(w, r.Body, MaxBodyBytes), r.ContentLength)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
@@ -170,9 +170,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.answer(w, http.StatusBadRequest, "bad_request", "malformed payload")
 		return
 	}
-	log := h.log.With("event_id", ev.EventID, "team", ev.TeamID)
-	if n := r.Header.Get("X-Slack-Retry-Num"); n != "" {
-		log.Debug("slack retry", "retry_num", n, "retry_reason", r.Header.Get("X-Slack-Retry-Reason"))
+	// The event's logger is made only when something is logged: most
+	// events log nothing at the handler's level.
+	log := func() *slog.Logger { return h.log.With("event_id", ev.EventID, "team", ev.TeamID) }
+	if n := r.Header.Get("X-Slack-Retry-Num"); n != "" && h.log.Enabled(context.Background(), slog.LevelDebug) {
+		log().Debug("slack retry", "retry_num", n, "retry_reason", r.Header.Get("X-Slack-Retry-Reason"))
 	}
 
 	switch ev.Type {
@@ -184,14 +186,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, ev.Challenge)
 		return
 	case TypeAppRateLimited:
-		log.Warn("slack is dropping events: app rate limited", "minute", ev.MinuteRateLimited, "app", ev.APIAppID)
+		log().Warn("slack is dropping events: app rate limited", "minute", ev.MinuteRateLimited, "app", ev.APIAppID)
 		h.answer(w, http.StatusOK, "rate_limited", "")
 		return
 	case TypeEventCallback:
 		if ev.IsStatusEvent() {
 			team, enterprise := ev.UserOrg()
 			if !allowed(h.ctl.allow, team, enterprise, ev.User.IsStranger) {
-				log.Info("slack event of a user of another org ignored", "user", ev.User.ID,
+				log().Info("slack event of a user of another org ignored", "user", ev.User.ID,
 					"user_team", team, "user_enterprise", enterprise)
 				h.answer(w, http.StatusOK, "foreign_team", "")
 				return
@@ -205,13 +207,42 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	log.Debug("slack event ignored", "type", ev.Type, "event_type", ev.InnerType)
+	if h.log.Enabled(context.Background(), slog.LevelDebug) {
+		log().Debug("slack event ignored", "type", ev.Type, "event_type", ev.InnerType)
+	}
 	h.answer(w, http.StatusOK, "ignored", "")
+}
+
+// readBody reads r to its end into a buffer sized for size bytes (the
+// request's Content-Length, when known and within MaxBodyBytes), so that a
+// body of the announced size is read without growing the buffer.
+func readBody(r io.Reader, size int64) ([]byte, error) {
+	n := 512
+	if size > 0 && size <= MaxBodyBytes {
+		n = int(size) + 1 // room for the read that finds the end
+	}
+	b := make([]byte, 0, n)
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		m, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+m]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
 }
 
 // isForm reports whether a request body is form-encoded (slash commands and
 // interactivity) rather than an Events API JSON payload.
 func isForm(contentType string, body []byte) bool {
+	if contentType == "application/json" {
+		return false // what Slack sends events as, without parsing it
+	}
 	if mt, _, err := mime.ParseMediaType(contentType); err == nil {
 		switch mt {
 		case "application/x-www-form-urlencoded":
@@ -269,13 +300,13 @@ func (h *Handler) serveForm(w http.ResponseWriter, ctx context.Context, body []b
 	}
 }
 
-func (h *Handler) submit(w http.ResponseWriter, ctx context.Context, log *slog.Logger, ev Event) {
+func (h *Handler) submit(w http.ResponseWriter, ctx context.Context, log func() *slog.Logger, ev Event) {
 	ctx, end := intakeSpan(ctx, h.tracer, SpanHTTPIntake, ev)
 	c, err := ev.StatusChange("http")
 	defer func() { end(err) }()
 	if err != nil {
 		// Retrying the same payload cannot help.
-		log.Warn("slack status event rejected", "event_type", ev.InnerType, "err", err)
+		log().Warn("slack status event rejected", "event_type", ev.InnerType, "err", err)
 		w.Header().Set("X-Slack-No-Retry", "1")
 		h.answer(w, http.StatusBadRequest, "invalid", "invalid event")
 		return
@@ -284,12 +315,14 @@ func (h *Handler) submit(w http.ResponseWriter, ctx context.Context, log *slog.L
 	defer cancel()
 	out, err := h.sub.Submit(ctx, c)
 	if err != nil {
-		log.Error("could not store status change; Slack will retry", "user", c.UserID, "err", err)
+		log().Error("could not store status change; Slack will retry", "user", c.UserID, "err", err)
 		h.answer(w, http.StatusServiceUnavailable, "error", "temporarily unavailable")
 		return
 	}
-	log.Debug("slack status change submitted", "user", c.UserID, "event_type", ev.InnerType,
-		"outcome", out.String(), "emoji", c.Status.EmojiName, "expiration", c.Status.Expiration)
+	if h.log.Enabled(context.Background(), slog.LevelDebug) {
+		log().Debug("slack status change submitted", "user", c.UserID, "event_type", ev.InnerType,
+			"outcome", out.String(), "emoji", c.Status.EmojiName, "expiration", c.Status.Expiration)
+	}
 	h.answer(w, http.StatusOK, out.String(), "")
 }
 
@@ -307,5 +340,5 @@ func (h *Handler) answer(w http.ResponseWriter, code int, outcome, text string) 
 
 // verify checks the request's signature; see verifySignature.
 func (h *Handler) verify(header http.Header, body []byte) string {
-	return verifySignature(h.secret, header, body, h.now())
+	return h.signatures.verify(header, body, h.now())
 }

@@ -4,9 +4,11 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"hash"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -20,6 +22,19 @@ func Sign(secret string, ts int64, body []byte) string {
 	return "v0=" + hex.EncodeToString(mac.Sum(nil))
 }
 
+// verifier checks Slack's v0 signatures made with one secret, reusing its
+// HMAC states across requests.
+type verifier struct {
+	secret []byte
+	macs   sync.Pool // of hash.Hash, HMAC-SHA256 keyed with secret
+}
+
+func newVerifier(secret []byte) *verifier {
+	v := &verifier{secret: secret}
+	v.macs.New = func() any { return hmac.New(sha256.New, v.secret) }
+	return v
+}
+
 // verifySignature checks Slack's v0 signature and the timestamp window
 // against now; it returns a secret-free reason when the request is not
 // Slack's, "" when it is.
@@ -29,7 +44,12 @@ func Sign(secret string, ts int64, body []byte) string {
 // window against the wall clock and the handler's clock must be injectable.
 // A test holds the two to the same answers.
 func verifySignature(secret []byte, header http.Header, body []byte, now time.Time) string {
-	if len(secret) == 0 {
+	return newVerifier(secret).verify(header, body, now)
+}
+
+// verify is verifySignature with v's secret.
+func (v *verifier) verify(header http.Header, body []byte, now time.Time) string {
+	if len(v.secret) == 0 {
 		return "no signing secret configured"
 	}
 	ts, sig := header.Get("X-Slack-Request-Timestamp"), header.Get("X-Slack-Signature")
@@ -37,7 +57,8 @@ func verifySignature(secret []byte, header http.Header, body []byte, now time.Ti
 		return "missing signature headers"
 	}
 	secs, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil || strconv.FormatInt(secs, 10) != ts {
+	var canon [20]byte
+	if err != nil || string(strconv.AppendInt(canon[:0], secs, 10)) != ts {
 		return "malformed timestamp"
 	}
 	if skew := now.Sub(time.Unix(secs, 0)).Abs(); skew > MaxClockSkew {
@@ -47,13 +68,42 @@ func verifySignature(secret []byte, header http.Header, body []byte, now time.Ti
 	if !ok {
 		return "unknown signature version"
 	}
-	got, err := hex.DecodeString(hexSig)
-	if err != nil || len(got) != sha256.Size {
+	var got [sha256.Size]byte
+	if len(hexSig) != 2*len(got) {
 		return "malformed signature"
 	}
-	want, _ := hex.DecodeString(strings.TrimPrefix(Sign(string(secret), secs, body), "v0="))
-	if !hmac.Equal(want, got) {
+	for i := range got {
+		hi, ok1 := unhex(hexSig[2*i])
+		lo, ok2 := unhex(hexSig[2*i+1])
+		if !ok1 || !ok2 {
+			return "malformed signature"
+		}
+		got[i] = hi<<4 | lo
+	}
+	mac := v.macs.Get().(hash.Hash)
+	mac.Reset()
+	_, _ = mac.Write([]byte("v0:"))
+	_, _ = mac.Write([]byte(ts))
+	_, _ = mac.Write([]byte(":"))
+	_, _ = mac.Write(body)
+	var want [sha256.Size]byte
+	mac.Sum(want[:0])
+	v.macs.Put(mac)
+	if !hmac.Equal(want[:], got[:]) {
 		return "signature mismatch"
 	}
 	return ""
+}
+
+// unhex is the value of one hex digit, either case.
+func unhex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
 }

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -24,22 +25,42 @@ import (
 const (
 	childEnv    = "STATUSBRIDGE_BENCH_CHILD"
 	childArgEnv = "STATUSBRIDGE_BENCH_CHILD_ARG"
+	// profileEnv names a directory where each server writes its CPU
+	// profile (<name>.pprof) when it stops.
+	profileEnv = "STATUSBRIDGE_BENCH_CPUPROFILE"
 )
 
 // TestMain runs a server instead of the tests when started as a child by
 // TestIntakeAgainstFloor, so that each server's CPU time is its own.
 func TestMain(m *testing.M) {
 	if name := os.Getenv(childEnv); name != "" {
-		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-		defer stop()
-		err := Serve(ctx, name, secret, os.Getenv(childArgEnv), func(addr string) { fmt.Printf("listening %s\n", addr) })
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
+		os.Exit(child(name))
 	}
 	os.Exit(m.Run())
+}
+
+// child serves the named server until SIGTERM and returns the exit code.
+func child(name string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	if dir := os.Getenv(profileEnv); dir != "" {
+		f, err := os.Create(filepath.Join(dir, name+".pprof"))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if err := Serve(ctx, name, secret, os.Getenv(childArgEnv), func(addr string) { fmt.Printf("listening %s\n", addr) }); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
 }
 
 // target is one server process under load.
@@ -121,13 +142,19 @@ func envInt(name string, def int) int {
 // JSON line per target and phase to STATUSBRIDGE_BENCH_OUT and the p99
 // chart to STATUSBRIDGE_BENCH_PNG. It runs only with
 // STATUSBRIDGE_BENCH_INTAKE=1 (about two and a half minutes; see
-// scripts/bench-intake.sh).
+// scripts/bench-intake.sh). For a quicker look, STATUSBRIDGE_BENCH_TARGETS
+// names the servers to measure (comma-separated, default all),
+// STATUSBRIDGE_BENCH_RATES=none leaves only the saturation phase, and
+// STATUSBRIDGE_BENCH_CPUPROFILE names a directory for each server's CPU
+// profile.
 func TestIntakeAgainstFloor(t *testing.T) {
 	if os.Getenv("STATUSBRIDGE_BENCH_INTAKE") != "1" {
 		t.Skip("set STATUSBRIDGE_BENCH_INTAKE=1 to measure the intake against its floor (minutes)")
 	}
 	rates := []float64{500, 1000, 2000, 4000}
-	if v := os.Getenv("STATUSBRIDGE_BENCH_RATES"); v != "" {
+	if v := os.Getenv("STATUSBRIDGE_BENCH_RATES"); v == "none" {
+		rates = nil
+	} else if v != "" {
 		rates = nil
 		for _, f := range strings.Split(v, ",") {
 			r, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
@@ -144,7 +171,16 @@ func TestIntakeAgainstFloor(t *testing.T) {
 	rpid := redisPid(t, srv)
 	dir := t.TempDir()
 	var targets []*target
+	only := map[string]bool{}
+	for _, n := range strings.Split(os.Getenv("STATUSBRIDGE_BENCH_TARGETS"), ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			only[n] = true
+		}
+	}
 	add := func(name, store, kind, arg string, extra ...int) {
+		if len(only) > 0 && !only[name] {
+			return
+		}
 		url, pid := startChild(t, name, arg)
 		targets = append(targets, &target{name: name, store: store, kind: kind, url: url, pids: append([]int{pid}, extra...)})
 	}

@@ -198,18 +198,22 @@ func (s *Store) limitKey() string           { return s.sharedKey("graph", "limit
 
 // timeKey encodes t as 20 decimal digits that sort as t does.
 func timeKey(t time.Time) string {
-	return fmt.Sprintf("%020d", uint64(t.UnixNano())^(1<<63))
+	var b [20]byte // 2^64 has 20 digits
+	n := uint64(t.UnixNano()) ^ (1 << 63)
+	for i := len(b) - 1; i >= 0; i-- {
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(b[:])
 }
 
 // fingerprint identifies what a change asks of Teams: changes with equal
 // fingerprints render the same and stop mirroring alike. A deactivation
 // counts, and so does a Teams observation; other changes keep the fingerprint of their status alone, as
-// stored before deactivations counted.
-func fingerprint(c bridge.Change) (string, error) {
-	b, err := json.Marshal(c.Status)
-	if err != nil {
-		return "", err
-	}
+// stored before deactivations counted. status is json.Marshal(c.Status),
+// which it may append to.
+func fingerprint(status []byte, c bridge.Change) string {
+	b := status
 	if c.Deactivated {
 		b = append(b, "\x00deactivated"...)
 	}
@@ -217,7 +221,7 @@ func fingerprint(c bridge.Change) (string, error) {
 		b = append(b, "\x00observation:"+c.Observation...)
 	}
 	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:16]), nil
+	return hex.EncodeToString(sum[:16])
 }
 
 // clock is the clock argument of a script: empty for Redis's TIME, or now in
@@ -264,14 +268,17 @@ func msCeil(t time.Time) int64 {
 // Submits share round trips to Redis (see groupCommit); each returns only
 // after Redis answered for its own change.
 func (s *Store) Submit(ctx context.Context, c bridge.Change, now time.Time) (bridge.SubmitOutcome, error) {
-	fp, err := fingerprint(c)
-	if err != nil {
-		return 0, err
+	desired, status, ok := encodeChange(c)
+	if !ok {
+		var err error
+		if status, err = json.Marshal(c.Status); err != nil {
+			return 0, err
+		}
+		if desired, err = json.Marshal(c); err != nil {
+			return 0, err
+		}
 	}
-	desired, err := json.Marshal(c)
-	if err != nil {
-		return 0, err
-	}
+	fp := fingerprint(status, c)
 	hasEvent, eventKey := "0", s.userKey(c.UserID)
 	if c.EventID != "" {
 		hasEvent, eventKey = "1", s.key("ev", c.EventID)

@@ -1,6 +1,8 @@
 package redisstore
 
 import (
+	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -95,6 +97,12 @@ func TestTimeKeyOrder(t *testing.T) {
 	old := time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC)
 	if !(timeKey(old) < timeKey(a) && timeKey(a) < timeKey(b)) || len(timeKey(old)) != 20 || len(timeKey(b)) != 20 {
 		t.Fatalf("time keys do not sort as times: %s %s %s", timeKey(old), timeKey(a), timeKey(b))
+	}
+	// The keys stored before are the same: %020d of the shifted nanoseconds.
+	for _, tm := range []time.Time{a, b, old, time.Unix(0, 0), time.Unix(0, math.MinInt64), time.Unix(0, math.MaxInt64), time.Unix(0, -1)} {
+		if got, want := timeKey(tm), fmt.Sprintf("%020d", uint64(tm.UnixNano())^(1<<63)); got != want {
+			t.Errorf("timeKey(%v) = %s, want %s", tm, got, want)
+		}
 	}
 }
 
