@@ -3,7 +3,6 @@ package bridge
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"time"
 )
 
@@ -53,17 +52,41 @@ const (
 	SourceControl ChangeSource = "control"
 )
 
-// slackUserID matches Slack user ids: U or W followed by upper-case letters and digits.
-var slackUserID = regexp.MustCompile(`^[UW][A-Z0-9]{2,31}$`)
+// ValidSlackUserID reports whether id looks like a Slack user id: U or W
+// followed by 2 to 31 upper-case letters and digits (every event on the ack
+// path is checked, so this is a loop, not a regular expression).
+func ValidSlackUserID(id string) bool {
+	if len(id) < 3 || len(id) > 32 || (id[0] != 'U' && id[0] != 'W') {
+		return false
+	}
+	for i := 1; i < len(id); i++ {
+		if c := id[i]; (c < 'A' || c > 'Z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}
 
-// ValidSlackUserID reports whether id looks like a Slack user id (U… or W…).
-func ValidSlackUserID(id string) bool { return slackUserID.MatchString(id) }
-
-// entraObjectID matches a GUID, the form of every Entra ID object id.
-var entraObjectID = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-
-// ValidEntraObjectID reports whether id is a GUID, the form of an Entra ID object id.
-func ValidEntraObjectID(id string) bool { return entraObjectID.MatchString(id) }
+// ValidEntraObjectID reports whether id is a GUID, the form of an Entra ID
+// object id: hex digits in groups of 8-4-4-4-12.
+func ValidEntraObjectID(id string) bool {
+	if len(id) != 36 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			if c != '-' {
+				return false
+			}
+			continue
+		}
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') && (c < 'A' || c > 'F') {
+			return false
+		}
+	}
+	return true
+}
 
 // Validate checks the fields every change must carry.
 func (c Change) Validate() error {
