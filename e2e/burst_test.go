@@ -81,8 +81,8 @@ func drainTimeline(calls []fakegraph.StatusCall, start time.Time) (accepted, thr
 
 // TestBurstFindsTheLimit: three replicas with the default rate settings meet
 // a burst of 1.5 times the tenant's limit of distinct users. Every user's
-// Teams message lands, at most 2 % of Graph calls are throttled, and the
-// burst lands within a loose multiple of the floor (with
+// Teams message lands, no more Graph calls are throttled than the fleet has
+// in flight at once, and the burst lands within a loose multiple of the floor (with
 // STATUSBRIDGE_BENCH_SMOKE set, only landing and losing nothing count): the best any schedule
 // can do under a sliding window (limit calls at once, the rest one window
 // later).
@@ -92,11 +92,18 @@ func TestBurstFindsTheLimit(t *testing.T) {
 	}
 }
 
+// The burst's fleet: 3 replicas of the default 8 workers, so at most
+// fleetInFlight Graph calls in flight at once.
+const (
+	burstReplicas = 3
+	fleetInFlight = burstReplicas * 8
+)
+
 func runBurst(t *testing.T, bc burstCase) {
 	scale := func(n int) string { return fmt.Sprintf("%d/%s", n/10, 30*time.Second/10) }
 	w := newWorld(t, "STATUSBRIDGE_GRAPH_RATE="+scale(1200), "STATUSBRIDGE_GRAPH_RATE_MAX="+scale(10000))
 	users := makeUsers(t, w, "BU", bc.burst)
-	f := startFleet(t, w.env, 3)
+	f := startFleet(t, w.env, burstReplicas)
 	w.graph.SetRateLimit(bc.limit, bc.per)
 	now := time.Now()
 	for i, u := range users {
@@ -148,8 +155,15 @@ func runBurst(t *testing.T, bc burstCase) {
 		// does not land or loses a change; speed depends on the machine.
 		return
 	}
-	if r.Share429 > 0.02 {
-		t.Errorf("%.2f%% of Graph calls were throttled, want at most 2%%", 100*r.Share429)
+	// The 2 % target is BENCHMARKS.md's, measured on a quiet machine. Here the
+	// bound is loose too: the calls a 429 catches are those already in flight
+	// when the window's edge is found, and a slow answer on a shared machine
+	// lets more of them start. The fleet never has more than replicas ×
+	// workers calls in flight, so finding the edge once costs at most that
+	// many 429s; a limiter that keeps calling into a full window, or finds
+	// the edge again and again, costs more.
+	if throttled > fleetInFlight {
+		t.Errorf("%d Graph calls (%.2f%%) were throttled, want at most %d (one round of the fleet's calls in flight)", throttled, 100*r.Share429, fleetInFlight)
 	}
 	if r.Ratio > bc.maxRat {
 		t.Errorf("the burst landed in %s, %.2f times the floor %s; want at most %.1f times", land.Round(time.Millisecond), r.Ratio, floor, bc.maxRat)
