@@ -234,7 +234,7 @@ func middlewares() []khttp.Middleware {
 		// A status message body is a few hundred bytes: gzip makes it no
 		// smaller, and a new compressor per call cost more CPU than the
 		// rest of the call. Bodies go as plain JSON, as Graph's docs show.
-		khttp.NewCompressionHandlerWithOptions(khttp.NewCompressionOptions(false)),
+		khttp.NewCompressionHandlerWithOptions(*khttp.NewCompressionOptionsReference(false)),
 		khttp.NewParametersNameDecodingHandler(),
 		khttp.NewUserAgentHandler(),
 		khttp.NewHeadersInspectionHandler(),
