@@ -13,6 +13,9 @@ import (
 // BurstRun is one Graph burst as e2e TestBurstFindsTheLimit reports it: one
 // JSON line in the file STATUSBRIDGE_BENCH_OUT names.
 type BurstRun struct {
+	// Phase is "first" (the limiter knew nothing of the tenant) or "next" (a
+	// later burst, from the rate the fleet learned); empty in older reports.
+	Phase string `json:"phase"`
 	// Limit is the calls the Graph stand-in allows in any window of PerSeconds.
 	Limit      int     `json:"limit"`
 	PerSeconds float64 `json:"per_s"`
@@ -55,7 +58,7 @@ func ReadBurstRuns(r io.Reader) ([]BurstRun, error) {
 
 // Colours of the drain chart.
 var (
-	drainColors   = []color.RGBA{{200, 30, 30, 255}, {30, 80, 200, 255}, {200, 140, 0, 255}}
+	drainColors   = []color.RGBA{{200, 30, 30, 255}, {230, 130, 110, 255}, {30, 80, 200, 255}, {110, 170, 230, 255}}
 	drainFloor    = color.RGBA{20, 150, 60, 255}
 	drainLimit    = color.RGBA{140, 140, 140, 255}
 	drainThrottle = color.RGBA{170, 0, 170, 255}
@@ -98,8 +101,12 @@ func DrainChart(runs []BurstRun) Chart {
 	}
 	throttled := Series{Name: "a write answered 429", Color: drainThrottle, Mark: MarkCross, NoLine: true}
 	for i, r := range runs {
+		name := fmt.Sprintf("limit %d per %s s, burst %d: accepted writes, 429 answers: %d", r.Limit, label(r.PerSeconds), r.Burst, r.Throttled)
+		if r.Phase != "" {
+			name = r.Phase + " burst, " + name
+		}
 		s := Series{
-			Name:  fmt.Sprintf("limit %d per %s s, burst %d: accepted writes, 429 answers: %d", r.Limit, label(r.PerSeconds), r.Burst, r.Throttled),
+			Name:  name,
 			Color: drainColors[i%len(drainColors)], Mark: MarkNone,
 			X: []float64{0}, Y: []float64{0},
 		}

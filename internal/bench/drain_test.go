@@ -50,7 +50,7 @@ func knownRuns() []BurstRun {
 }
 
 func TestReadBurstRuns(t *testing.T) {
-	in := `{"limit":150,"per_s":3,"burst":225,"land_s":3.99,"floor_s":3,"ratio":1.33,"throttled":1,"graph_calls":233,` +
+	in := `{"phase":"first","limit":150,"per_s":3,"burst":225,"land_s":3.99,"floor_s":3,"ratio":1.33,"throttled":1,"graph_calls":233,` +
 		`"accepted_at_s":[0.25,0.5],"throttled_at_s":[0.75]}
 {"limit":1000,"per_s":3,"burst":1500,"land_s":5.44,"throttled":0,"accepted_at_s":[1],"throttled_at_s":[]}
 `
@@ -59,7 +59,7 @@ func TestReadBurstRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []BurstRun{
-		{Limit: 150, PerSeconds: 3, Burst: 225, LandSeconds: 3.99, Throttled: 1, AcceptedAt: []float64{0.25, 0.5}, ThrottledAt: []float64{0.75}},
+		{Phase: "first", Limit: 150, PerSeconds: 3, Burst: 225, LandSeconds: 3.99, Throttled: 1, AcceptedAt: []float64{0.25, 0.5}, ThrottledAt: []float64{0.75}},
 		{Limit: 1000, PerSeconds: 3, Burst: 1500, LandSeconds: 5.44, AcceptedAt: []float64{1}, ThrottledAt: []float64{}},
 	}
 	if !reflect.DeepEqual(runs, want) {
