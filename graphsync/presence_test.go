@@ -87,8 +87,8 @@ func TestStatusMessages(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %q, want %q", got, want)
 	}
-	if r := fg.PresenceReads(); r.Calls != 1 || r.IDs != 4 {
-		t.Errorf("reads = %+v, want one call for 4 ids", r)
+	if r := fg.PresenceReads(); r.Calls != 1 || r.IDs != 4 || r.Gzipped != 1 {
+		t.Errorf("reads = %+v, want one call for 4 ids, answered with a gzip body", r)
 	}
 	posts := 0
 	for _, req := range fg.Requests() {
@@ -162,6 +162,26 @@ func TestStatusMessagesFailures(t *testing.T) {
 				t.Errorf("%d reads reached Graph, want exactly 1 (no SDK retry)", r.Calls)
 			}
 		})
+	}
+}
+
+// TestStatusMessagesGarbled: an answer cut off mid-body is a transient
+// failure (the read is tried again), never an empty presence.
+func TestStatusMessagesGarbled(t *testing.T) {
+	fg, c := setup(t)
+	fg.SetMessageByHand(bob, fakegraph.TeamsMessage{Content: "Out sick", ContentType: "text"})
+	fg.GarbleNextReads(1)
+	got, err := c.StatusMessages(context.Background(), []string{alice, bob})
+	transient(t, err)
+	if len(got) != 0 {
+		t.Errorf("a garbled answer read as %q", got)
+	}
+	if err != nil && !strings.Contains(err.Error(), "unreadable answer") {
+		t.Errorf("error %q does not say the answer was unreadable", err)
+	}
+	got, err = c.StatusMessages(context.Background(), []string{alice, bob})
+	if err != nil || got[bob] != "Out sick" {
+		t.Errorf("the next read: %q, %v", got, err)
 	}
 }
 

@@ -76,6 +76,7 @@ type Server struct {
 	presences                map[string]*presence // by lower-case object id
 	reads                    PresenceReadCounts
 	failReads                int
+	garbleReads              int
 	failReadStatus           int
 	failReadRetry            string
 	unknownAsPresenceUnknown bool
@@ -951,5 +952,5 @@ func (s *Server) Reset() {
 	s.failNext, s.p503, s.p429, s.limitN, s.window = 0, 0, 0, 0, nil
 	s.userReads = 0
 	s.reads = PresenceReadCounts{}
-	s.failReads, s.unknownAsPresenceUnknown = 0, false
+	s.failReads, s.garbleReads, s.unknownAsPresenceUnknown = 0, 0, false
 }

@@ -1,6 +1,9 @@
 package fakegraph
 
 import (
+	"compress/gzip"
+	"encoding/json"
+	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -48,6 +51,9 @@ type PresenceReadCounts struct {
 	Throttled int
 	// Failed is the reads answered with any other failure.
 	Failed int
+	// Gzipped is the reads answered 200 with a gzip body (the client
+	// accepted gzip, and Graph compresses its answers then).
+	Gzipped int
 }
 
 // SetNow sets the stand-in's clock, used for expiry, published times and
@@ -120,6 +126,14 @@ func (s *Server) FailNextReads(n int, status int, retryAfter string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.failReads, s.failReadStatus, s.failReadRetry = n, status, retryAfter
+}
+
+// GarbleNextReads makes the next n presence reads answer 200 with a body cut
+// off in the middle of its JSON, as a connection dropped mid-answer leaves it.
+func (s *Server) GarbleNextReads(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.garbleReads = n
 }
 
 // SetUnknownIDsAsPresenceUnknown makes getPresencesByUserId answer ids it
@@ -319,12 +333,43 @@ func (s *Server) getPresencesByUserID(w http.ResponseWriter, r *http.Request) {
 				"statusMessage": nil, "outOfOfficeSettings": map[string]any{"message": nil, "isOutOfOffice": false}})
 		}
 	}
+	garble := s.garbleReads > 0
+	if garble {
+		s.garbleReads--
+	}
 	s.mu.Unlock()
-	writeJSON(w, map[string]any{
+	answer := map[string]any{
 		"@odata.context": "https://" + r.Host + "/v1.0/$metadata#Collection(microsoft.graph.presence)",
 		"value":          vals,
-	})
+	}
+	w.Header().Set("Content-Type", "application/json")
+	var out io.Writer = w
+	if acceptsGzip(r) {
+		w.Header().Set("Content-Encoding", "gzip")
+		zw := gzip.NewWriter(w)
+		defer zw.Close()
+		out = zw
+		s.mu.Lock()
+		s.reads.Gzipped++
+		s.mu.Unlock()
+	}
+	b, _ := json.Marshal(answer)
+	if garble {
+		b = b[:len(b)/2]
+	}
+	_, _ = out.Write(b)
 	s.countRead(http.StatusOK, len(req.IDs))
+}
+
+// acceptsGzip reports whether the request's Accept-Encoding allows gzip.
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		name, q, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(name), "gzip") && strings.ReplaceAll(strings.TrimSpace(q), " ", "") != "q=0" {
+			return true
+		}
+	}
+	return false
 }
 
 // writeFailure writes an injected or throttling failure.
