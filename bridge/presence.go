@@ -107,10 +107,12 @@ func (b *presenceBatcher) read(ctx context.Context, entraID string, touched time
 	}
 }
 
-// loop makes calls while reads wait, then ends.
+// loop makes calls while reads wait, then ends. It waits the batching
+// window before its first call only: the reads asked for while a call was
+// in flight have waited for it already, and go in the next call at once.
 func (b *presenceBatcher) loop() {
+	time.Sleep(b.window)
 	for {
-		time.Sleep(b.window)
 		b.mu.Lock()
 		n := min(len(b.order), MaxPresenceBatch)
 		if n == 0 {
