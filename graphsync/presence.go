@@ -108,7 +108,7 @@ func (p presence) statusContent() (string, bool) {
 }
 
 // getPresences makes one getPresencesByUserId call. The request goes through
-// the SDK (authentication, retries, error mapping); the answer, up to 650
+// the SDK (authentication, its middleware, error mapping); the answer, up to 650
 // presence objects, is decoded into the few fields the bridge reads, which
 // costs a fraction of the SDK's full model (a read of 650 came to about as
 // much CPU as a hundred status writes).
