@@ -41,6 +41,8 @@ type presenceBatcher struct {
 	// accounts of the users due next; their answers are kept for presenceTTL.
 	upcoming Upcoming
 	now      func() time.Time
+	// sleep waits out the batching window (time.Sleep when nil).
+	sleep func(time.Duration)
 
 	mu      sync.Mutex
 	ahead   map[string]presenceAhead
@@ -111,7 +113,11 @@ func (b *presenceBatcher) read(ctx context.Context, entraID string, touched time
 // window before its first call only: the reads asked for while a call was
 // in flight have waited for it already, and go in the next call at once.
 func (b *presenceBatcher) loop() {
-	time.Sleep(b.window)
+	if b.sleep != nil {
+		b.sleep(b.window)
+	} else {
+		time.Sleep(b.window)
+	}
 	for {
 		b.mu.Lock()
 		n := min(len(b.order), MaxPresenceBatch)

@@ -1,0 +1,198 @@
+package bridge
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+)
+
+// readerLog is a PresenceReader that answers what each account shows and
+// keeps every call's ids; while gate is set, each call waits for a value
+// on it.
+type readerLog struct {
+	mu    sync.Mutex
+	shows map[string]string
+	calls [][]string
+	gate  chan struct{}
+	begun chan struct{}
+}
+
+func (r *readerLog) StatusMessages(_ context.Context, ids []string) (map[string]string, error) {
+	r.mu.Lock()
+	r.calls = append(r.calls, slices.Clone(ids))
+	gate, begun := r.gate, r.begun
+	r.mu.Unlock()
+	if begun != nil {
+		begun <- struct{}{}
+	}
+	if gate != nil {
+		<-gate
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[string]string{}
+	for _, id := range ids {
+		if m, ok := r.shows[id]; ok {
+			out[id] = m
+		}
+	}
+	return out, nil
+}
+
+func (r *readerLog) log() [][]string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.calls)
+}
+
+type upcomingList []string
+
+func (u upcomingList) UpcomingAccounts(_ context.Context, _ time.Time, max int) ([]string, error) {
+	return u[:min(max, len(u))], nil
+}
+
+type sleepLog struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (s *sleepLog) sleep(time.Duration) {
+	s.mu.Lock()
+	s.n++
+	s.mu.Unlock()
+}
+
+func (s *sleepLog) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.n
+}
+
+// TestPresenceBatcherCoalesces: reads asked for while a call is in flight
+// share the next call, which goes as soon as the first returns, without
+// waiting the batching window again.
+func TestPresenceBatcherCoalesces(t *testing.T) {
+	r := &readerLog{shows: map[string]string{"a": "A", "b": "B", "c": "C"}, gate: make(chan struct{}), begun: make(chan struct{}, 10)}
+	sl := &sleepLog{}
+	b := &presenceBatcher{reader: r, window: time.Hour, timeout: time.Minute, now: time.Now, sleep: sl.sleep}
+	ctx := context.Background()
+
+	type answer struct {
+		id, content string
+		known       bool
+		err         error
+	}
+	answers := make(chan answer, 10)
+	read := func(id string) {
+		go func() {
+			c, k, err := b.read(ctx, id, time.Time{})
+			answers <- answer{id, c, k, err}
+		}()
+	}
+	read("a")
+	<-r.begun // the first call is in flight, holding "a"
+	read("b")
+	read("c")
+	read("zz") // unknown to Teams
+	waitFor(t, func() bool {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return len(b.order) == 3
+	})
+	r.gate <- struct{}{} // the first call returns
+	<-r.begun            // the second starts
+	r.gate <- struct{}{}
+
+	got := map[string]answer{}
+	for range 4 {
+		a := <-answers
+		got[a.id] = a
+	}
+	for id, want := range map[string]string{"a": "A", "b": "B", "c": "C"} {
+		if a := got[id]; a.err != nil || !a.known || a.content != want {
+			t.Errorf("read %s = %+v, want %q", id, a, want)
+		}
+	}
+	if a := got["zz"]; a.err != nil || a.known {
+		t.Errorf("an account Teams does not know read as %+v", a)
+	}
+	calls := r.log()
+	if len(calls) != 2 || !slices.Equal(calls[0], []string{"a"}) || len(calls[1]) != 3 {
+		t.Errorf("calls = %v, want [a] then the three asked for during it", calls)
+	}
+	if n := sl.count(); n != 1 {
+		t.Errorf("the batching window was waited %d times for one run of calls, want once", n)
+	}
+}
+
+// TestPresenceBatcherReadsAhead: a call fills up with the accounts due next;
+// their answers serve later reads until the bridge calls the account, or
+// until presenceTTL.
+func TestPresenceBatcherReadsAhead(t *testing.T) {
+	now := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	r := &readerLog{shows: map[string]string{}}
+	var next upcomingList
+	for i := range 2 * MaxPresenceBatch {
+		id := fmt.Sprintf("u%04d", i)
+		next = append(next, id)
+		r.shows[id] = "shown " + id
+	}
+	b := &presenceBatcher{reader: r, window: 0, timeout: time.Minute, upcoming: next,
+		now: func() time.Time { return now }, sleep: func(time.Duration) {}}
+	ctx := context.Background()
+	read := func(id string, touched time.Time) string {
+		t.Helper()
+		c, known, err := b.read(ctx, id, touched)
+		if err != nil || !known {
+			t.Fatalf("read %s: %q, known %v, %v", id, c, known, err)
+		}
+		return c
+	}
+
+	if got := read("u0000", time.Time{}); got != "shown u0000" {
+		t.Fatalf("read u0000 = %q", got)
+	}
+	calls := r.log()
+	if len(calls) != 1 || len(calls[0]) != MaxPresenceBatch {
+		t.Fatalf("first call asked for %d ids, want a full call of %d", len(calls[0]), MaxPresenceBatch)
+	}
+	// Served from the read ahead: a user never called, and one called well
+	// before the read (beyond the clock-skew margin).
+	read("u0001", time.Time{})
+	read("u0002", now.Add(-time.Minute))
+	if n := len(r.log()); n != 1 {
+		t.Errorf("%d calls; reads ahead should have served", n)
+	}
+	// The bridge called u0003 after the read: the read ahead may predate
+	// what Teams shows now, so Teams is read again.
+	r.mu.Lock()
+	r.shows["u0003"] = "changed"
+	r.mu.Unlock()
+	if got := read("u0003", now); got != "changed" {
+		t.Errorf("read u0003 after a call to it = %q, want Teams's newer message", got)
+	}
+	calls = r.log()
+	if len(calls) != 2 || calls[1][0] != "u0003" || slices.Contains(calls[1][1:], "u0001") {
+		t.Errorf("second call = %v…, want u0003 first and no account still read ahead", calls[1][:3])
+	}
+	// presenceTTL later, nothing read ahead serves.
+	now = now.Add(presenceTTL)
+	read("u0004", time.Time{})
+	if n := len(r.log()); n != 3 {
+		t.Errorf("%d calls; a read ahead older than presenceTTL served", n)
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10 s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
