@@ -132,7 +132,13 @@ func TestPresenceBatcherCoalesces(t *testing.T) {
 // their answers serve later reads until the bridge calls the account, or
 // until presenceTTL.
 func TestPresenceBatcherReadsAhead(t *testing.T) {
+	var clock sync.Mutex
 	now := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	at := func() time.Time {
+		clock.Lock()
+		defer clock.Unlock()
+		return now
+	}
 	r := &readerLog{shows: map[string]string{}}
 	var next upcomingList
 	for i := range 2 * MaxPresenceBatch {
@@ -141,7 +147,7 @@ func TestPresenceBatcherReadsAhead(t *testing.T) {
 		r.shows[id] = "shown " + id
 	}
 	b := &presenceBatcher{reader: r, window: 0, timeout: time.Minute, upcoming: next,
-		now: func() time.Time { return now }, sleep: func(time.Duration) {}}
+		now: at, sleep: func(time.Duration) {}}
 	ctx := context.Background()
 	read := func(id string, touched time.Time) string {
 		t.Helper()
@@ -149,6 +155,13 @@ func TestPresenceBatcherReadsAhead(t *testing.T) {
 		if err != nil || !known {
 			t.Fatalf("read %s: %q, known %v, %v", id, c, known, err)
 		}
+		// The answers read ahead are kept after the reads waiting on the
+		// call are answered: wait until the batcher is done with them.
+		waitFor(t, func() bool {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			return !b.running
+		})
 		return c
 	}
 
@@ -162,7 +175,7 @@ func TestPresenceBatcherReadsAhead(t *testing.T) {
 	// Served from the read ahead: a user never called, and one called well
 	// before the read (beyond the clock-skew margin).
 	read("u0001", time.Time{})
-	read("u0002", now.Add(-time.Minute))
+	read("u0002", at().Add(-time.Minute))
 	if n := len(r.log()); n != 1 {
 		t.Errorf("%d calls; reads ahead should have served", n)
 	}
@@ -171,7 +184,7 @@ func TestPresenceBatcherReadsAhead(t *testing.T) {
 	r.mu.Lock()
 	r.shows["u0003"] = "changed"
 	r.mu.Unlock()
-	if got := read("u0003", now); got != "changed" {
+	if got := read("u0003", at()); got != "changed" {
 		t.Errorf("read u0003 after a call to it = %q, want Teams's newer message", got)
 	}
 	calls = r.log()
@@ -179,7 +192,9 @@ func TestPresenceBatcherReadsAhead(t *testing.T) {
 		t.Errorf("second call = %v…, want u0003 first and no account still read ahead", calls[1][:3])
 	}
 	// presenceTTL later, nothing read ahead serves.
+	clock.Lock()
 	now = now.Add(presenceTTL)
+	clock.Unlock()
 	read("u0004", time.Time{})
 	if n := len(r.log()); n != 3 {
 		t.Errorf("%d calls; a read ahead older than presenceTTL served", n)
