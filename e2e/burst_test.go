@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/statusbridge/statusbridge/internal/bench"
 	"github.com/statusbridge/statusbridge/internal/fakegraph"
 )
 
@@ -40,26 +41,15 @@ var burstCases = []burstCase{
 	{name: "limit1000", limit: 1000, per: 3 * time.Second, burst: 1500, maxRat: 2.4},
 }
 
-// burstResult is one measured burst, as scripts/bench.sh reads it.
+// burstResult is one measured burst, as scripts/bench.sh reads it: the
+// drain chart's part (internal/bench reads it back) and the table's figures.
 type burstResult struct {
-	// Phase is "first" (the limiter knows nothing of the tenant yet) or
-	// "next" (a later burst, from the rate the fleet learned).
-	Phase       string  `json:"phase"`
-	Limit       int     `json:"limit"`
-	PerSeconds  float64 `json:"per_s"`
-	Burst       int     `json:"burst"`
-	LandSeconds float64 `json:"land_s"`
-	FloorSec    float64 `json:"floor_s"`
-	Ratio       float64 `json:"ratio"`
-	Share429    float64 `json:"share_429"`
-	Achieved    float64 `json:"achieved_share"`
-	Calls       int     `json:"graph_calls"`
-	Throttled   int     `json:"throttled"`
-	// AcceptedAt is when each accepted status write was answered, and
-	// ThrottledAt each write answered 429, in seconds since the first Slack
-	// event, in order: the timeline of the drain chart (internal/bench).
-	AcceptedAt  []float64 `json:"accepted_at_s"`
-	ThrottledAt []float64 `json:"throttled_at_s"`
+	bench.BurstRun
+	FloorSec float64 `json:"floor_s"`
+	Ratio    float64 `json:"ratio"`
+	Share429 float64 `json:"share_429"`
+	Achieved float64 `json:"achieved_share"`
+	Calls    int     `json:"graph_calls"`
 }
 
 // drainTimeline returns when the stand-in accepted each status write and
@@ -151,11 +141,12 @@ func runBurstPhase(t *testing.T, w *world, f *fleet, bc burstCase, users []*simU
 	windows := math.Max(1, math.Ceil(float64(bc.burst)/float64(bc.limit))-1)
 	floor := time.Duration(windows) * bc.per
 	r := burstResult{
-		Phase: phase, Limit: bc.limit, PerSeconds: bc.per.Seconds(), Burst: bc.burst,
-		LandSeconds: land.Seconds(), FloorSec: floor.Seconds(), Ratio: land.Seconds() / floor.Seconds(),
+		BurstRun: bench.BurstRun{Phase: phase, Limit: bc.limit, PerSeconds: bc.per.Seconds(), Burst: bc.burst,
+			LandSeconds: land.Seconds(), Throttled: throttled},
+		FloorSec: floor.Seconds(), Ratio: land.Seconds() / floor.Seconds(),
 		Share429: float64(throttled) / float64(calls),
 		Achieved: float64(calls-throttled) / land.Seconds() / (float64(bc.limit) / bc.per.Seconds()),
-		Calls:    calls, Throttled: throttled,
+		Calls:    calls,
 	}
 	r.AcceptedAt, r.ThrottledAt = drainTimeline(w.graph.StatusCalls(), start)
 	t.Logf("%s burst, limit %d/%s, burst %d: landed in %.2fs, floor %.2fs, ratio %.2f; Graph calls %d (writes ok %d, 429 %d, failed %d; reads %d, 429 %d): 429 share %.2f%%, achieved %.0f%% of the limit",

@@ -2,6 +2,8 @@ package embedded
 
 import (
 	"math"
+	"slices"
+	"sort"
 	"time"
 )
 
@@ -225,19 +227,13 @@ func (a *adaptive) landed(x, now time.Time) {
 	} else {
 		a.lat = time.Duration(latWeight*float64(took) + (1-latWeight)*float64(a.lat))
 	}
-	for j := len(a.log) - 1; j >= 0; j-- {
-		if a.log[j].Equal(x) {
-			a.log = append(a.log[:j], a.log[j+1:]...)
-			k := len(a.log)
-			for k > 0 && a.log[k-1].After(now) {
-				k--
-			}
-			a.log = append(a.log, time.Time{})
-			copy(a.log[k+1:], a.log[k:])
-			a.log[k] = now
-			return
-		}
+	j, found := slices.BinarySearchFunc(a.log, x, time.Time.Compare)
+	if !found {
+		return
 	}
+	a.log = slices.Delete(a.log, j, j+1)
+	k := sort.Search(len(a.log), func(i int) bool { return a.log[i].After(now) })
+	a.log = slices.Insert(a.log, k, now)
 }
 
 // pollEvery is how far ahead a slot is reserved, and how often a caller
