@@ -36,6 +36,14 @@ import (
 //     rate × ln 2 / 25, stay under 3 % of the limit. With Graph answering in
 //     0.2 s a 30 s window doubles every 5 s; a fast answer doubles it every
 //     1.5 s and finds a large tenant's limit within about half a period.
+//   - However the answers slow down, a limit costs no more 429s than that:
+//     a call that finds the window at or past the level Graph is known to
+//     take (the start, then the most calls a window held when one of them
+//     was answered) is a probe, and no more than 2.8 % of the rate of probes
+//     may be unanswered at once. The first 429 is then among them, and the
+//     others in flight with it are all a limit can cost. A caller over that
+//     waits about one answer time and asks again. A probe unanswered after a
+//     tenth of a period no longer counts (its caller gave up or crashed).
 //   - A 429 (Penalize with Retry-After d) stops every call for d, voids the
 //     slots reserved ahead, and settles the rate at 0.9 of the calls the
 //     window held (what Graph took before it refused); 429s that arrive
@@ -46,17 +54,20 @@ import (
 //     no new one, the tenant's limit was raised: slow start resumes.
 //   - Idle time raises nothing, so a quiet night does not unlearn the limit.
 const (
-	guardShare   = 0.02 // the window is period × (1 + guardShare)
-	doublingPart = 20   // slow start doubles at most every period/doublingPart,
-	slowPart     = 4    // at least every period/slowPart,
-	answerTimes  = 25   // and otherwise every answerTimes answer times
-	latWeight    = 0.2  // the answer time is an average with this weight on the newest
-	probeShare   = 0.03 // additive growth per busy period, of the last 429's level
-	settleShare  = 0.9  // the rate after a 429, of the calls the window held
-	forgetKnown  = 1.1  // past this multiple of the last 429's level, forget it
-	floorShare   = 0.25 // the rate never falls below this share of the start
-	horizonPart  = 30   // slots are reserved at most period/horizonPart ahead
-	growCapPart  = 20   // one evaluation credits at most period/growCapPart of growth
+	guardShare   = 0.02  // the window is period × (1 + guardShare)
+	doublingPart = 20    // slow start doubles at most every period/doublingPart,
+	slowPart     = 4     // at least every period/slowPart,
+	answerTimes  = 25    // and otherwise every answerTimes answer times
+	latWeight    = 0.2   // the answer time is an average with this weight on the newest
+	probeShare   = 0.03  // additive growth per busy period, of the last 429's level
+	settleShare  = 0.9   // the rate after a 429, of the calls the window held
+	forgetKnown  = 1.1   // past this multiple of the last 429's level, forget it
+	floorShare   = 0.25  // the rate never falls below this share of the start
+	horizonPart  = 30    // slots are reserved at most period/horizonPart ahead
+	growCapPart  = 20    // one evaluation credits at most period/growCapPart of growth
+	probeShare2  = 0.028 // unanswered probes at most, of the rate
+	probeAgePart = 10    // a probe older than period/probeAgePart no longer counts
+	probeWaitMin = 300   // a caller over the probes waits at least period/probeWaitMin
 )
 
 // grant is what acquire decides for one call.
@@ -83,6 +94,19 @@ type adaptive struct {
 	until time.Time     // no call before this (a Retry-After)
 	epoch int64         // bumped by every penalty; voids reservations
 	lat   time.Duration // average time from a call's slot to its answer; 0 until one landed
+	// sure is the most calls a window is known to take: the start, then
+	// the most a window held when a call of it was answered.
+	sure float64
+	// probes are the calls made in slow start with the window at or past
+	// sure that are not answered yet, by slot, ascending.
+	probes []probe
+}
+
+// probe is an unanswered call past the level Graph is known to take: its
+// slot, and the calls its window held with it.
+type probe struct {
+	x     time.Time
+	level int
 }
 
 func newAdaptive(start, ceiling int, per time.Duration) *adaptive {
@@ -90,7 +114,7 @@ func newAdaptive(start, ceiling int, per time.Duration) *adaptive {
 	if start <= 0 || per <= 0 {
 		a.start = 0
 	}
-	a.rate = a.start
+	a.rate, a.sure = a.start, a.start
 	return a
 }
 
@@ -125,7 +149,7 @@ func (a *adaptive) grow(now time.Time) {
 		}
 		a.rate = math.Min(a.ceiling, a.rate)
 		if a.known > 0 && a.rate > forgetKnown*a.known {
-			a.known = 0
+			a.known, a.sure = 0, a.rate
 		}
 	}
 	a.grew = now
@@ -161,10 +185,33 @@ func (a *adaptive) growthTime(n float64) (time.Duration, bool) {
 	return time.Duration((n - a.rate) / a.probeStep() * float64(a.period)), true
 }
 
+// probeCap is how many probes may be unanswered at once.
+func (a *adaptive) probeCap() int { return max(1, int(probeShare2*a.rate)) }
+
+// probeWait is how long a caller over the probes waits before asking again:
+// about one answer time.
+func (a *adaptive) probeWait() time.Duration {
+	return min(a.pollEvery(), max(a.period/probeWaitMin, a.lat))
+}
+
+// dropProbe forgets the probe of slot x; it returns the calls its window
+// held with it, 0 when x was none.
+func (a *adaptive) dropProbe(x time.Time) int {
+	j, found := slices.BinarySearchFunc(a.probes, x, func(p probe, x time.Time) int { return p.x.Compare(x) })
+	if !found {
+		return 0
+	}
+	level := a.probes[j].level
+	a.probes = slices.Delete(a.probes, j, j+1)
+	return level
+}
+
 // acquire decides one call at now. epoch >= 0 confirms a slot reserved
-// earlier with that epoch. It returns the decision, how long to wait, the
-// epoch to confirm a reservation with, and the reserved slot.
-func (a *adaptive) acquire(now time.Time, epoch int64) (grant, time.Duration, int64, time.Time) {
+// earlier with that epoch; lands says the caller reports the answer
+// (landed), so that a probe it makes can be counted until then. It returns
+// the decision, how long to wait, the epoch to confirm a reservation with,
+// and the reserved slot.
+func (a *adaptive) acquire(now time.Time, epoch int64, lands bool) (grant, time.Duration, int64, time.Time) {
 	if now.Before(a.until) {
 		return penalized, a.until.Sub(now), a.epoch, time.Time{}
 	}
@@ -177,6 +224,12 @@ func (a *adaptive) acquire(now time.Time, epoch int64) (grant, time.Duration, in
 	a.rate = math.Min(a.ceiling, math.Max(a.floor(), a.rate))
 	a.prune(now)
 	a.grow(now)
+	cut0 := now.Add(-a.period / probeAgePart)
+	k := 0
+	for k < len(a.probes) && a.probes[k].x.Before(cut0) {
+		k++
+	}
+	a.probes = a.probes[k:]
 
 	// The earliest slot: after every logged call, where the window has
 	// room, either because old calls left it or because the rate grew.
@@ -204,11 +257,19 @@ func (a *adaptive) acquire(now time.Time, epoch int64) (grant, time.Duration, in
 		}
 	}
 	a.busy = n+1 >= limit
+	isProbe := lands && a.known == 0 && float64(n) >= a.sure
+	if isProbe && len(a.probes) >= a.probeCap() {
+		a.busy = true
+		return full, a.probeWait(), a.epoch, time.Time{}
+	}
 	if x.Sub(now) > a.pollEvery() {
 		a.busy = true
 		return full, x.Sub(now), a.epoch, time.Time{}
 	}
 	a.log = append(a.log, x)
+	if isProbe {
+		a.probes = append(a.probes, probe{x: x, level: n + 1}) // x is after every slot logged before
+	}
 	if !x.After(now) {
 		return goNow, 0, a.epoch, x
 	}
@@ -227,10 +288,13 @@ func (a *adaptive) landed(x, now time.Time) {
 	} else {
 		a.lat = time.Duration(latWeight*float64(took) + (1-latWeight)*float64(a.lat))
 	}
+	level := a.dropProbe(x)
 	j, found := slices.BinarySearchFunc(a.log, x, time.Time.Compare)
 	if !found {
 		return
 	}
+	// Graph took the probe with level calls in its window.
+	a.sure = math.Max(a.sure, float64(level))
 	a.log = slices.Delete(a.log, j, j+1)
 	k := sort.Search(len(a.log), func(i int) bool { return a.log[i].After(now) })
 	a.log = slices.Insert(a.log, k, now)
@@ -245,6 +309,7 @@ func (a *adaptive) giveBack(x time.Time, ep int64) {
 	if ep != a.epoch {
 		return
 	}
+	a.dropProbe(x)
 	for j := len(a.log) - 1; j >= 0; j-- {
 		if a.log[j].Equal(x) {
 			a.log = append(a.log[:j], a.log[j+1:]...)
@@ -273,6 +338,7 @@ func (a *adaptive) penalize(now time.Time, d time.Duration) {
 		j--
 	}
 	a.log = a.log[:j]
+	a.probes = a.probes[:0]
 	a.busy, a.grew = false, time.Time{}
 	if same {
 		return
@@ -281,4 +347,5 @@ func (a *adaptive) penalize(now time.Time, d time.Duration) {
 	held := float64(len(a.log))
 	a.known = math.Max(held, a.floor())
 	a.rate = math.Min(a.ceiling, math.Max(a.floor(), settleShare*held))
+	a.sure = math.Min(a.sure, a.rate)
 }

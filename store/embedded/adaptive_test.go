@@ -11,10 +11,10 @@ func drive(a *adaptive, t time.Time, d time.Duration) ([]time.Time, time.Time) {
 	var out []time.Time
 	end := t.Add(d)
 	for t.Before(end) {
-		g, w, ep, _ := a.acquire(t, -1)
+		g, w, ep, _ := a.acquire(t, -1, false)
 		if g == reserved {
 			t = t.Add(w)
-			g, w, _, _ = a.acquire(t, ep)
+			g, w, _, _ = a.acquire(t, ep, false)
 		}
 		if g == penalized || g == full {
 			t = t.Add(w)
@@ -99,7 +99,7 @@ func TestAdaptiveSettlesBelowWhatGraphTook(t *testing.T) {
 	if a.rate != 0.9*float64(held) || a.known != float64(held) {
 		t.Fatalf("after a 429 with %d calls in the window: rate %.1f, known %.1f; want %.1f, %d", held, a.rate, a.known, 0.9*float64(held), held)
 	}
-	if g, w, _, _ := a.acquire(now.Add(time.Second), -1); g != penalized || w != 2*time.Second+time.Millisecond {
+	if g, w, _, _ := a.acquire(now.Add(time.Second), -1, false); g != penalized || w != 2*time.Second+time.Millisecond {
 		t.Fatalf("acquire during the penalty = %v, %s; want penalized, 2.001s", g, w)
 	}
 	after, _ := drive(a, now.Add(3*time.Second), 2*time.Minute)
@@ -123,7 +123,7 @@ func TestAdaptiveIdleDoesNotRaise(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
 	a := newAdaptive(120, 1000, 3*time.Second)
 	for i := range 100 {
-		if g, _, _, _ := a.acquire(t0.Add(time.Duration(i)*time.Second), -1); g != goNow {
+		if g, _, _, _ := a.acquire(t0.Add(time.Duration(i)*time.Second), -1, false); g != goNow {
 			t.Fatalf("an idle call had to wait")
 		}
 	}
@@ -134,9 +134,9 @@ func TestAdaptiveIdleDoesNotRaise(t *testing.T) {
 	ts, now := drive(a, t0.Add(time.Hour), 0)
 	_ = ts
 	for range 120 {
-		a.acquire(now, -1)
+		a.acquire(now, -1, false)
 	}
-	a.acquire(now.Add(time.Hour), -1)
+	a.acquire(now.Add(time.Hour), -1, false)
 	if a.rate > 120*2 {
 		t.Fatalf("rate after a full window and an hour of quiet = %.1f, want about 120", a.rate)
 	}
@@ -146,7 +146,7 @@ func TestAdaptiveReservationVoidedByPenalty(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
 	a := newAdaptive(20, 20, time.Second)
 	for range 20 {
-		if g, _, _, _ := a.acquire(t0, -1); g != goNow {
+		if g, _, _, _ := a.acquire(t0, -1, false); g != goNow {
 			t.Fatalf("a call within the first window's allowance = %v, want go", g)
 		}
 	}
@@ -154,17 +154,17 @@ func TestAdaptiveReservationVoidedByPenalty(t *testing.T) {
 	// it, one period and the guard later.
 	var ep int64
 	for i := range 20 {
-		g, w, e, _ := a.acquire(t0.Add(time.Second), -1)
+		g, w, e, _ := a.acquire(t0.Add(time.Second), -1, false)
 		if g != reserved || w != 20*time.Millisecond {
 			t.Fatalf("call %d = %v after %s, want reserved after the guard 20ms", 21+i, g, w)
 		}
 		ep = e
 	}
-	if g, w, _, _ := a.acquire(t0.Add(time.Second), -1); g != full || w != 1040*time.Millisecond {
+	if g, w, _, _ := a.acquire(t0.Add(time.Second), -1, false); g != full || w != 1040*time.Millisecond {
 		t.Fatalf("call 41 = %v after %s, want full for 1.04s (when the reserved slots leave the window)", g, w)
 	}
 	a.penalize(t0.Add(time.Second+10*time.Millisecond), time.Second)
-	if g, _, _, _ := a.acquire(t0.Add(time.Second+20*time.Millisecond), ep); g != penalized {
+	if g, _, _, _ := a.acquire(t0.Add(time.Second+20*time.Millisecond), ep, false); g != penalized {
 		t.Fatalf("a slot reserved before a 429 = %v, want penalized", g)
 	}
 }
@@ -194,7 +194,7 @@ func TestAdaptiveDoublingFollowsAnswers(t *testing.T) {
 	a := newAdaptive(3, 3, time.Second)
 	var slots []time.Time
 	for i := range 3 {
-		g, _, _, x := a.acquire(t0.Add(time.Duration(i)*time.Millisecond), -1)
+		g, _, _, x := a.acquire(t0.Add(time.Duration(i)*time.Millisecond), -1, false)
 		if g != goNow || x.IsZero() {
 			t.Fatalf("call %d: grant %v slot %v, want a call now with its slot", i, g, x)
 		}
@@ -214,10 +214,82 @@ func TestAdaptiveDoublingFollowsAnswers(t *testing.T) {
 	// A window after the calls' slots only the unanswered one has left it:
 	// one call goes, the answered two still count.
 	at := t0.Add(time.Second + 30*time.Millisecond)
-	if g, _, _, _ := a.acquire(at, -1); g != goNow {
+	if g, _, _, _ := a.acquire(at, -1, false); g != goNow {
 		t.Fatalf("grant %v where the unanswered call left the window, want a call now", g)
 	}
-	if g, _, _, _ := a.acquire(at, -1); g == goNow {
+	if g, _, _, _ := a.acquire(at, -1, false); g == goNow {
 		t.Fatal("a second call went while the window still held the 2 answered calls")
+	}
+}
+
+// TestAdaptiveProbesInFlight: in slow start, the calls past the window's
+// level that are not answered yet are capped at 2.8 % of the rate (at least
+// one): a caller over the cap waits about one answer time; the cap frees up
+// when a probe is answered, when it is older than a tenth of a period, or on
+// a 429. Callers that never report answers (Wait) are not capped.
+func TestAdaptiveProbesInFlight(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
+	per := 10 * time.Second
+	fill := func(lands bool) *adaptive {
+		a := newAdaptive(100, 10000, per)
+		for i := range 100 {
+			if g, _, _, _ := a.acquire(t0, -1, lands); g != goNow {
+				t.Fatalf("call %d of the starting rate: grant %v, want a call now", i, g)
+			}
+		}
+		return a
+	}
+	// Growth since the window filled allows calls past its level of 100.
+	a := fill(true)
+	now := t0.Add(time.Second)
+	var probes []time.Time
+	for {
+		g, w, _, x := a.acquire(now, -1, true)
+		if g == full {
+			if w != per/probeWaitMin {
+				t.Fatalf("over the probes with no answer yet: wait %s, want %s", w, per/probeWaitMin)
+			}
+			break
+		}
+		if g != goNow {
+			t.Fatalf("probe %d: grant %v, want a call now", len(probes), g)
+		}
+		probes = append(probes, x)
+	}
+	// 2.8 % of the rate (about 115 after a second's growth at a quarter
+	// period a doubling): 3.
+	if len(probes) != 3 || a.probeCap() != 3 {
+		t.Fatalf("%d probes went unanswered at a rate of %.1f (cap %d), want 3", len(probes), a.rate, a.probeCap())
+	}
+	// One answer frees one probe, and Graph is known to take its window.
+	a.landed(probes[0], now.Add(50*time.Millisecond))
+	if a.lat != 50*time.Millisecond || a.sure != 101 {
+		t.Fatalf("answer time %s, known level %.0f after the first probe's answer, want 50ms and 101", a.lat, a.sure)
+	}
+	now = now.Add(60 * time.Millisecond)
+	if g, _, _, _ := a.acquire(now, -1, true); g != goNow {
+		t.Fatalf("a probe once one of two was answered: grant %v, want a call now", g)
+	}
+	g, w, _, _ := a.acquire(now, -1, true)
+	if g != full || w != a.lat {
+		t.Fatalf("over the cap again: grant %v wait %s, want full for the answer time %s", g, w, a.lat)
+	}
+	// Probes older than a tenth of a period no longer count.
+	now = now.Add(per/probeAgePart + time.Millisecond)
+	if g, _, _, _ := a.acquire(now, -1, true); g != goNow {
+		t.Fatalf("a probe once the others are a tenth of a period old: grant %v, want a call now", g)
+	}
+	// A 429 forgets the probes.
+	a.penalize(now, time.Second)
+	if len(a.probes) != 0 {
+		t.Fatalf("%d probes after a 429", len(a.probes))
+	}
+
+	// Callers that do not report answers are not capped.
+	b := fill(false)
+	for i := range 5 {
+		if g, _, _, _ := b.acquire(t0.Add(time.Second), -1, false); g != goNow {
+			t.Fatalf("call %d past the level without answers reported: grant %v, want a call now", i, g)
+		}
 	}
 }

@@ -62,7 +62,7 @@ func (l *Limiter) Period() time.Duration { return l.a.period }
 // Wait returns at once with a *bridge.ThrottledError that says how long to
 // wait.
 func (l *Limiter) Wait(ctx context.Context) error {
-	_, err := l.wait(ctx)
+	_, err := l.wait(ctx, false)
 	return err
 }
 
@@ -70,7 +70,7 @@ func (l *Limiter) Wait(ctx context.Context) error {
 // answered: from then on the call counts in the window from the answer
 // (bridge.Lander).
 func (l *Limiter) Acquire(ctx context.Context) (func(), error) {
-	slot, err := l.wait(ctx)
+	slot, err := l.wait(ctx, true)
 	if err != nil {
 		return nil, err
 	}
@@ -85,16 +85,19 @@ func (l *Limiter) Acquire(ctx context.Context) (func(), error) {
 }
 
 // wait is Wait; it returns the call's slot in the window's log (zero when
-// it has none: no limit).
-func (l *Limiter) wait(ctx context.Context) (time.Time, error) {
+// it has none: no limit). lands says the caller reports the answer.
+func (l *Limiter) wait(ctx context.Context, lands bool) (time.Time, error) {
 	epoch := int64(-1)
 	var mine time.Time
 	for {
 		if err := ctx.Err(); err != nil {
+			if epoch >= 0 {
+				l.giveBack(reserved, mine, epoch) // not confirmed: give it back
+			}
 			return time.Time{}, err
 		}
 		l.mu.Lock()
-		g, d, ep, slot := l.a.acquire(l.Now(), epoch)
+		g, d, ep, slot := l.a.acquire(l.Now(), epoch, lands)
 		l.mu.Unlock()
 		switch g {
 		case goNow:

@@ -66,15 +66,15 @@ func (l *Limiter) Limit() string {
 	return fmt.Sprintf("adaptive %d..%d/%s", l.cfg.Rate, l.cfg.Max, l.cfg.Period)
 }
 
-func (l *Limiter) args(extra string) []any {
-	return []any{l.cfg.Rate, l.cfg.Max, l.cfg.Period.Milliseconds(), extra}
+func (l *Limiter) args(extra ...any) []any {
+	return append([]any{l.cfg.Rate, l.cfg.Max, l.cfg.Period.Milliseconds()}, extra...)
 }
 
 // keys are the scripts' keys: the state, and for the adaptive Graph rate
 // the log of the window's calls (both shared by every namespace).
 func (l *Limiter) keys() []string {
 	if l.acquire == acquireScript {
-		return []string{l.key, l.s.sharedKey("graph", "log")}
+		return []string{l.key, l.s.sharedKey("graph", "log"), l.s.sharedKey("graph", "probe")}
 	}
 	return []string{l.key}
 }
@@ -99,7 +99,7 @@ func (l *Limiter) Period() time.Duration { return l.cfg.Period }
 // more call. When ctx's deadline comes before that, Wait returns at once
 // with a *bridge.ThrottledError that says how long to wait.
 func (l *Limiter) Wait(ctx context.Context) error {
-	_, err := l.wait(ctx)
+	_, _, err := l.wait(ctx, false)
 	return err
 }
 
@@ -108,33 +108,46 @@ func (l *Limiter) Wait(ctx context.Context) error {
 // answer (bridge.Lander). A fixed rate counts calls from when they were
 // allowed, and its landed does nothing.
 func (l *Limiter) Acquire(ctx context.Context) (func(), error) {
-	member, err := l.wait(ctx)
+	member, level, err := l.wait(ctx, true)
 	if err != nil {
 		return nil, err
 	}
 	if member <= 0 || l.acquire != acquireScript {
 		return func() {}, nil
 	}
-	return func() { l.landed(member) }, nil
+	return func() { l.landed(member, level) }, nil
 }
 
 // wait is Wait; it returns the call's member in the window's log (0 when it
-// has none).
-func (l *Limiter) wait(ctx context.Context) (int64, error) {
+// has none) and, for a probe, the calls its window holds with it (0 for
+// none). lands says the caller reports the answer.
+func (l *Limiter) wait(ctx context.Context, lands bool) (member, level int64, err error) {
 	if l.err != nil {
-		return 0, l.err
+		return 0, 0, l.err
 	}
 	epoch := ""
-	var member int64
+	reports := "0"
+	if lands {
+		reports = "1"
+	}
 	for {
-		res, err := l.acquire.Run(ctx, l.s.rdb, l.keys(), l.args(epoch)...).Int64Slice()
+		res, err := l.acquire.Run(ctx, l.s.rdb, l.keys(), l.args(epoch, reports)...).Int64Slice()
 		if err != nil {
-			return 0, fmt.Errorf("redis rate limiter: %w", err)
+			if epoch != "" {
+				// The reserved slot was not confirmed: give it back.
+				ep, _ := strconv.ParseInt(epoch, 10, 64)
+				l.giveBack(ep, member)
+			}
+			return 0, 0, fmt.Errorf("redis rate limiter: %w", err)
 		}
-		if len(res) != 4 {
-			return 0, fmt.Errorf("redis rate limiter: unexpected answer %v", res)
+		if len(res) < 4 {
+			return 0, 0, fmt.Errorf("redis rate limiter: unexpected answer %v", res)
 		}
 		kind, waitUs := res[0], res[1]
+		lvl := int64(0)
+		if len(res) > 4 {
+			lvl = res[4]
+		}
 		poll := time.Duration(0)
 		if kind == 3 {
 			poll = l.cfg.Period / 30
@@ -142,32 +155,32 @@ func (l *Limiter) wait(ctx context.Context) (int64, error) {
 		switch kind {
 		case 0:
 			if res[3] > 0 {
-				member = res[3]
+				member, level = res[3], lvl
 			}
-			return member, nil
+			return member, level, nil
 		case 1:
 			// A slot is reserved: wait for it, then confirm that no
 			// penalty came meanwhile.
 			epoch = strconv.FormatInt(res[2], 10)
-			member = res[3]
+			member, level = res[3], lvl
 		default:
-			epoch, member = "", 0
+			epoch, member, level = "", 0, 0
 		}
 		if err := sleep(ctx, time.Duration(waitUs)*time.Microsecond, poll); err != nil {
 			if kind == 1 {
 				l.giveBack(res[2], res[3])
 			}
-			return 0, err
+			return 0, 0, err
 		}
 	}
 }
 
 // landed moves an answered call's entry in the window's log to now; a
 // failure only leaves it counted from when it was allowed.
-func (l *Limiter) landed(member int64) {
+func (l *Limiter) landed(member, level int64) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	_ = landedScript.Run(ctx, l.s.rdb, l.keys(), member).Err()
+	_ = landedScript.Run(ctx, l.s.rdb, l.keys(), member, level).Err()
 }
 
 // giveBack returns a reserved slot whose caller gave up; a failure only

@@ -117,6 +117,7 @@ var cases = []struct {
 	{"LimiterCeilingHolds", testLimiterCeiling},
 	{"LimiterClientsShareTheRate", testLimiterSharedRate},
 	{"LimiterCountsFromTheAnswer", testLimiterLanded},
+	{"LimiterCapsUnansweredProbes", testLimiterProbes},
 	{"Ping", testPing},
 	{"Close", testClose},
 }
@@ -1177,6 +1178,49 @@ func testLimiterLanded(t *testing.T, s store.Backend) {
 		err := l2.Wait(tctx)
 		cancel()
 		noErr(t, "Wait a window after the answers", err)
+	}
+}
+
+// testLimiterProbes: in slow start, past the level Graph is known to take
+// (the start) only one call in 36 of the rate may be unanswered at once:
+// with the starting rate's calls in flight and the rate growing, one more
+// call goes and the next waits until that one is answered.
+func testLimiterProbes(t *testing.T, s store.Backend) {
+	l, ok := s.Limiter().(bridge.Lander)
+	if !ok {
+		t.Fatal("the store's limiter does not count calls from their answers (bridge.Lander)")
+	}
+	for range LimitRate {
+		tctx, cancel := context.WithTimeout(ctx(t), LimitPeriod/20)
+		_, err := l.Acquire(tctx)
+		cancel()
+		noErr(t, "Acquire of the starting rate", err)
+	}
+	// The window is full; growth allows about five more calls over the
+	// next 80 ms (a doubling every quarter period while no answer is
+	// known), but only one may be unanswered.
+	var probes []func()
+	start := time.Now()
+	for time.Since(start) < 2*LimitPeriod/25 {
+		tctx, cancel := context.WithTimeout(ctx(t), LimitPeriod/100)
+		f, err := l.Acquire(tctx)
+		cancel()
+		if err == nil {
+			probes = append(probes, f)
+		}
+	}
+	if late := time.Since(start); late > LimitPeriod/10 {
+		t.Fatalf("the machine was too slow to tell: the calls took %s", late)
+	}
+	if len(probes) != 1 {
+		t.Fatalf("%d calls past the starting rate went unanswered within 80 ms, want 1 (1/36 of the rate, at least one)", len(probes))
+	}
+	// Its answer lets the next one go.
+	probes[0]()
+	tctx, cancel := context.WithTimeout(ctx(t), LimitPeriod/20)
+	defer cancel()
+	if _, err := l.Acquire(tctx); err != nil {
+		t.Fatalf("no call within 50 ms after the probe was answered: %v", err)
 	}
 }
 
