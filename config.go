@@ -58,6 +58,7 @@ type Config struct {
 	SocketStaleAfter  time.Duration
 	ReconcileInterval time.Duration
 	Workers           int
+	WorkersMax        int
 	Lease             time.Duration
 	ShutdownGrace     time.Duration
 
@@ -137,7 +138,9 @@ var settings = []setting{
 	{env: "STATUSBRIDGE_RECONCILE_INTERVAL", flag: "reconcile-interval", def: "0", parse: duration(func(c *Config) *time.Duration { return &c.ReconcileInterval }, 5*time.Second, 7*24*time.Hour, true),
 		help: "run a reconcile pass (Slack's directory → queue) this often inside serve, to repair lost events; 0 turns it off (it needs SLACK_BOT_TOKEN; one replica at a time runs it, through a lock in the store)"},
 	{env: "STATUSBRIDGE_WORKERS", flag: "workers", def: "8", parse: integer(func(c *Config) *int { return &c.Workers }, 1, 256),
-		help: "concurrent Teams updates per process"},
+		help: "concurrent Teams updates per process that always run"},
+	{env: "STATUSBRIDGE_WORKERS_MAX", flag: "workers-max", def: "128", parse: integer(func(c *Config) *int { return &c.WorkersMax }, 1, 256),
+		help: "the most concurrent Teams updates per process: while every worker is busy, the pool grows to what the Graph rate times Graph's answer time calls for (never below STATUSBRIDGE_WORKERS)"},
 	{env: "STATUSBRIDGE_LEASE", flag: "lease", def: "30s", parse: duration(func(c *Config) *time.Duration { return &c.Lease }, 10*time.Second, time.Hour, false),
 		help: "how long a worker holds a user; a crashed process's users are taken over after it"},
 	{env: "STATUSBRIDGE_TEAMS_CONFLICT", flag: "teams-conflict", def: "respect", parse: text(func(c *Config) *string { return &c.TeamsConflict }, oneOf("respect", "overwrite")),

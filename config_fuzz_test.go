@@ -36,6 +36,7 @@ var settingField = map[string]func(c *Config) any{
 	"STATUSBRIDGE_SOCKET_STALE_AFTER":         func(c *Config) any { return c.SocketStaleAfter },
 	"STATUSBRIDGE_RECONCILE_INTERVAL":         func(c *Config) any { return c.ReconcileInterval },
 	"STATUSBRIDGE_WORKERS":                    func(c *Config) any { return c.Workers },
+	"STATUSBRIDGE_WORKERS_MAX":                func(c *Config) any { return c.WorkersMax },
 	"STATUSBRIDGE_LEASE":                      func(c *Config) any { return c.Lease },
 	"STATUSBRIDGE_TEAMS_CONFLICT":             func(c *Config) any { return c.TeamsConflict },
 	"STATUSBRIDGE_MIRROR_DEFAULT":             func(c *Config) any { return c.MirrorDefault },

@@ -137,20 +137,21 @@ func (a *app) wireEngine(ctx context.Context, env *runEnv, client *graphsync.Cli
 	}
 	a.resolver = mapping.New(a.st, mo)
 	a.engine = &bridge.Engine{
-		Queue:     a.st,
-		Resolver:  a.resolver,
-		Publisher: publisher,
-		DryRun:    dryRun,
-		Limiter:   a.st.Limiter(),
-		Log:       log,
-		Observer:  a.metrics,
-		Tracer:    a.tracer,
-		Workers:   cfg.Workers,
-		Lease:     cfg.Lease,
-		Grace:     cfg.ShutdownGrace,
-		Owners:    a.st,
-		Overwrite: cfg.TeamsConflict == "overwrite",
-		OptIn:     cfg.MirrorDefault == "off",
+		Queue:      a.st,
+		Resolver:   a.resolver,
+		Publisher:  publisher,
+		DryRun:     dryRun,
+		Limiter:    a.st.Limiter(),
+		Log:        log,
+		Observer:   a.metrics,
+		Tracer:     a.tracer,
+		Workers:    cfg.Workers,
+		MaxWorkers: cfg.WorkersMax,
+		Lease:      cfg.Lease,
+		Grace:      cfg.ShutdownGrace,
+		Owners:     a.st,
+		Overwrite:  cfg.TeamsConflict == "overwrite",
+		OptIn:      cfg.MirrorDefault == "off",
 	}
 	if client != nil {
 		a.engine.Presence, a.engine.Upcoming = client, a.st
@@ -279,7 +280,7 @@ func (a *app) run(ctx context.Context) error {
 		}()
 	}
 	log.Info("statusbridge started", "version", version, "store", a.st.Kind(), "dry_run", a.engine.DryRun,
-		"workers", a.engine.Workers, "http_intake", cfg.SlackSigningSecret != "", "socket_mode", a.socket != nil)
+		"workers", a.engine.Workers, "workers_max", max(a.engine.Workers, a.engine.MaxWorkers), "http_intake", cfg.SlackSigningSecret != "", "socket_mode", a.socket != nil)
 
 	var runErr error
 	select {

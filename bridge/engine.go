@@ -80,8 +80,12 @@ type Engine struct {
 	Tracer Tracer
 	// Now is the clock; it defaults to time.Now.
 	Now func() time.Time
-	// Workers is the number of concurrent workers (default 4).
+	// Workers is the number of concurrent workers that always run (default 4).
 	Workers int
+	// MaxWorkers is the most workers the pool grows to while every worker is
+	// busy and the Graph budget calls for more (see pool.go); at most
+	// Workers (the default) keeps the pool fixed.
+	MaxWorkers int
 	// Lease is how long a claimed user stays with one worker (default 30 s).
 	// A crashed worker's user comes back after it.
 	Lease time.Duration
@@ -106,6 +110,7 @@ type Engine struct {
 	once     sync.Once
 	wake     chan struct{}
 	presence *presenceBatcher
+	pool     pool
 }
 
 func (e *Engine) init() {
@@ -227,19 +232,34 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	var wg sync.WaitGroup
 	for i := 0; i < e.Workers; i++ {
+		e.pool.running.Add(1)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			e.worker(ctx, work)
+			defer e.pool.running.Add(-1)
+			e.worker(ctx, work, false)
+		}()
+	}
+	if e.maxWorkers() > e.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e.scale(ctx, work, &wg)
 		}()
 	}
 	wg.Wait()
 	return nil
 }
 
-func (e *Engine) worker(ctx, work context.Context) {
+// worker claims and processes due users until ctx ends; an extra worker
+// (one the pool grew by) leaves once it finds none due, or once the pool is
+// larger than the budget calls for.
+func (e *Engine) worker(ctx, work context.Context, extra bool) {
 	var storeErr string
 	for ctx.Err() == nil {
+		if extra && e.pool.running.Load() > e.pool.want.Load() {
+			return
+		}
 		jobs, err := e.Queue.Claim(ctx, e.Now(), e.Lease, 1)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -257,9 +277,13 @@ func (e *Engine) worker(ctx, work context.Context) {
 			storeErr = ""
 		}
 		if len(jobs) == 0 {
+			if extra {
+				return
+			}
 			e.sleep(ctx, e.Poll)
 			continue
 		}
+		e.pool.busy.Add(1)
 		for _, j := range jobs {
 			if e.process != nil {
 				e.process(work, j)
@@ -267,6 +291,7 @@ func (e *Engine) worker(ctx, work context.Context) {
 			}
 			e.Process(work, j)
 		}
+		e.pool.busy.Add(-1)
 	}
 }
 
@@ -292,10 +317,7 @@ func (e *Engine) fail(ctx context.Context, log *slog.Logger, j Job, err error, g
 	}
 	switch d.Action {
 	case Snooze:
-		count("throttled")
-		if graph {
-			e.penalize(ctx, log, err)
-		}
+		count("throttled") // the call's landed held the limiter back (waitTurn)
 		log.Debug("waiting before trying again", "after", d.After, "err", err)
 		e.record(ctx, log, func(rec context.Context) error { return e.Queue.Retry(rec, j, now.Add(d.After), d.Attempts, d.Reason) })
 	case Park:

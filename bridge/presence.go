@@ -156,7 +156,7 @@ func (b *presenceBatcher) call(ids []string) (map[string]string, error) {
 		return nil, err
 	}
 	got, err := b.reader.StatusMessages(ctx, ids)
-	landed()
+	landed(err)
 	if b.observe != nil {
 		b.observe(graphOutcome(err), err)
 	}

@@ -205,7 +205,7 @@ func (s *SlackEngine) Process(ctx context.Context, j Job) {
 		return
 	}
 	err = s.Writer.SetUserStatus(ctx, j.UserID, want)
-	landed()
+	landed(err)
 	if err != nil {
 		e.fail(ctx, log, j, err, true)
 		return

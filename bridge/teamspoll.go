@@ -2,7 +2,6 @@ package bridge
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"time"
 )
@@ -165,12 +164,8 @@ func (p *TeamsPoller) pollChunk(ctx context.Context, ids []string, users map[str
 	}
 	readAt := p.Now()
 	shown, err := p.Presence.StatusMessages(ctx, ids)
-	landed()
+	landed(err) // a 429 holds the limiter back
 	if err != nil {
-		var thr *ThrottledError
-		if errors.As(err, &thr) && p.Limiter != nil {
-			_ = p.Limiter.Penalize(ctx, thr.RetryAfter)
-		}
 		return err
 	}
 	seen, err := p.Seen.GetSeen(ctx, ids)

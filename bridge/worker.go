@@ -134,7 +134,6 @@ func (e *Engine) apply(ctx context.Context, log *slog.Logger, j Job, entra strin
 		shown, known, err := e.presence.read(pctx, entra, owned.Touched)
 		pend(err)
 		if err != nil {
-			e.penalize(ctx, log, err)
 			e.fail(ctx, log, j, fmt.Errorf("reading Teams presence: %w", err), false)
 			return
 		}
@@ -185,8 +184,10 @@ func (e *Engine) write(ctx context.Context, log *slog.Logger, j Job, entra strin
 		}
 	}
 	wctx, wend := e.span(ctx, SpanWrite, "entra_id", entra, "clear", msg.Clear())
+	sent := time.Now()
 	err = e.Publisher.SetStatusMessage(wctx, entra, msg)
-	landed()
+	e.pool.answered(time.Since(sent))
+	landed(err)
 	wend(err)
 	if err != nil {
 		e.fail(ctx, log, j, err, true)
@@ -274,7 +275,6 @@ func (e *Engine) releaseOne(ctx context.Context, log *slog.Logger, o Owned, why 
 	}
 	shown, known, err := e.presence.read(ctx, o.EntraID, o.Touched)
 	if err != nil {
-		e.penalize(ctx, log, err)
 		return fmt.Errorf("reading Teams presence: %w", err)
 	}
 	if known && foldSpace(shown) != "" && o.Owns(shown) {
@@ -283,7 +283,7 @@ func (e *Engine) releaseOne(ctx context.Context, log *slog.Logger, o Owned, why 
 			return err
 		}
 		err = e.Publisher.SetStatusMessage(ctx, o.EntraID, Message{})
-		landed()
+		landed(err)
 		if err != nil {
 			var perm *PermanentError
 			if !errors.As(err, &perm) {
@@ -300,19 +300,6 @@ func (e *Engine) releaseOne(ctx context.Context, log *slog.Logger, o Owned, why 
 	return nil
 }
 
-// penalize holds back every Graph call after Graph answered 429.
-func (e *Engine) penalize(ctx context.Context, log *slog.Logger, err error) {
-	var thr *ThrottledError
-	if e.Limiter == nil || !errors.As(err, &thr) || errors.Is(err, errLimiterWait) {
-		// Only Graph's own 429 tightens the limiter: a wait for the
-		// limiter that ran out is no news from Graph.
-		return
-	}
-	if perr := e.Limiter.Penalize(ctx, thr.RetryAfter); perr != nil {
-		log.Warn("could not tighten the rate limiter", "err", perr)
-	}
-}
-
 // errLimiterWait marks a wait for the shared limiter that failed (its
 // deadline would pass first, or the store did not answer).
 var errLimiterWait = errors.New("waiting for the shared rate limiter")
@@ -321,14 +308,17 @@ var errLimiterWait = errors.New("waiting for the shared rate limiter")
 // would outlast ctx comes back as a *RetryLaterError for when the budget
 // frees up; any other failed wait is a transient error.
 //
-// landed, never nil, is to be called once the call was answered (see Lander).
-func waitTurn(ctx context.Context, l Limiter) (landed func(), err error) {
+// landed, never nil, is to be called with the call's error once the call was
+// answered (see Lander). A 429 holds every call back (Penalize) before the
+// call's slot is counted as answered: otherwise the answer would make room
+// for one more call into a window Graph just said is full.
+func waitTurn(ctx context.Context, l Limiter) (landed func(callErr error), err error) {
 	if l == nil {
-		return func() {}, nil
+		return func(error) {}, nil
 	}
-	landed = func() {}
+	done := func() {}
 	if ll, ok := l.(Lander); ok {
-		landed, err = ll.Acquire(ctx)
+		done, err = ll.Acquire(ctx)
 	} else {
 		err = l.Wait(ctx)
 	}
@@ -342,7 +332,17 @@ func waitTurn(ctx context.Context, l Limiter) (landed func(), err error) {
 		}
 		return nil, &TransientError{Reason: "rate limiter: " + err.Error(), Err: wrapped}
 	}
-	return landed, nil
+	return func(callErr error) {
+		var thr *ThrottledError
+		if errors.As(callErr, &thr) && thr.RetryAfter > 0 {
+			pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+			// A store that does not answer holds nothing back: the calls
+			// that follow meet Graph's 429 and come here again.
+			_ = l.Penalize(pctx, thr.RetryAfter)
+			cancel()
+		}
+		done()
+	}, nil
 }
 
 // newerThanTeams reports whether the job's change, made by a person in

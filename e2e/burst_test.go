@@ -86,12 +86,17 @@ func TestBurstFindsTheLimit(t *testing.T) {
 	}
 }
 
-// The burst's fleet: 3 replicas of the default 8 workers, so at most
-// fleetInFlight Graph calls in flight at once.
-const (
-	burstReplicas = 3
-	fleetInFlight = burstReplicas * 8
-)
+// burstReplicas is the burst's fleet: 3 replicas with the default settings.
+const burstReplicas = 3
+
+// throttleBound is how many 429s finding a limit may cost: the limiter lets
+// at most 2.8 % of its rate be unanswered past the level Graph is known to
+// take (about 4 calls at 150, the rate being about the limit when the edge is
+// found), and the first 429 is among them. The bound is twice that and a
+// few more, since a probe unanswered for a tenth of a period (0.3 s here, on
+// a busy shared machine) stops counting. A limiter that keeps calling into a
+// full window, or finds the edge again and again, costs more.
+func throttleBound(limit int) int { return 2*int(0.028*1.1*float64(limit)) + 4 }
 
 func runBurst(t *testing.T, bc burstCase) {
 	scale := func(n int) string { return fmt.Sprintf("%d/%s", n/10, 30*time.Second/10) }
@@ -172,15 +177,10 @@ func runBurstPhase(t *testing.T, w *world, f *fleet, bc burstCase, users []*simU
 		// does not land or loses a change; speed depends on the machine.
 		return
 	}
-	// The 2 % target is BENCHMARKS.md's, measured on a quiet machine. Here the
-	// bound is loose too: the calls a 429 catches are those already in flight
-	// when the window's edge is found, and a slow answer on a shared machine
-	// lets more of them start. The fleet never has more than replicas ×
-	// workers calls in flight, so finding the edge once costs at most that
-	// many 429s; a limiter that keeps calling into a full window, or finds
-	// the edge again and again, costs more.
-	if throttled > fleetInFlight {
-		t.Errorf("%s burst: %d Graph calls (%.2f%%) were throttled, want at most %d (one round of the fleet's calls in flight)", phase, throttled, 100*r.Share429, fleetInFlight)
+	// The 2 % target is BENCHMARKS.md's, measured on a quiet machine; here
+	// the bound is the limiter's own (throttleBound).
+	if b := throttleBound(bc.limit); throttled > b {
+		t.Errorf("%s burst: %d Graph calls (%.2f%%) were throttled, want at most %d (the probes a limit may cost)", phase, throttled, 100*r.Share429, b)
 	}
 	// Each replica reads what Teams shows ahead of its writes, 650 accounts
 	// a call: N/650 reads a replica, plus a few.
@@ -190,4 +190,23 @@ func runBurstPhase(t *testing.T, w *world, f *fleet, bc burstCase, users []*simU
 	if r.Ratio > bc.maxRat {
 		t.Errorf("%s burst: landed in %s, %.2f times the floor %s; want at most %.1f times", phase, land.Round(time.Millisecond), r.Ratio, floor, bc.maxRat)
 	}
+}
+
+// TestBurstWithSlowGraph: Graph answers each call in 0.2 s, as it does for
+// real, and the rate starts at the tenant's limit (10,000 / 30 s scaled to
+// 1,000 / 3 s: an operator who knows it sets STATUSBRIDGE_GRAPH_RATE). At
+// 333 calls a second, 0.2 s an answer takes about 67 calls in flight; the
+// fleet's 3 × 8 workers make at most 120 a second, so the burst would take
+// four times the floor (4.7 measured with STATUSBRIDGE_WORKERS_MAX=8). The
+// pool grows to what the rate and the answer time call for, and the burst
+// lands within twice the floor (about 1.7 measured).
+func TestBurstWithSlowGraph(t *testing.T) {
+	bc := burstCase{name: "slowgraph", limit: 1000, per: 3 * time.Second, burst: 1500, maxRat: 2}
+	scale := func(n int) string { return fmt.Sprintf("%d/%s", n/10, 30*time.Second/10) }
+	w := newWorld(t, "STATUSBRIDGE_GRAPH_RATE="+scale(10000), "STATUSBRIDGE_GRAPH_RATE_MAX="+scale(10000))
+	users := makeUsers(t, w, "SG", bc.burst)
+	f := startFleet(t, w.env, burstReplicas)
+	w.graph.SetRateLimit(bc.limit, bc.per)
+	w.graph.SetLatency(200 * time.Millisecond)
+	runBurstPhase(t, w, f, bc, users, "first", "Review %d")
 }

@@ -71,6 +71,7 @@ type Server struct {
 	requests      []Request
 	unhandled     []string
 	hook          func(userID string)
+	latency       time.Duration // how long every presence call takes to answer
 	roles         []string
 
 	presences                map[string]*presence // by lower-case object id
@@ -287,6 +288,15 @@ func (s *Server) SetRateLimit(n int, per time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.limitN, s.limitPer, s.window = n, per, nil
+}
+
+// SetLatency makes Graph take d to answer every presence call (status
+// writes and presence reads, throttled or not) after counting it in the
+// throttling window, as Graph answers in 0.1 to 0.3 s; 0 answers at once.
+func (s *Server) SetLatency(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.latency = d
 }
 
 // SetStatusHook makes every setStatusMessage call run f (with the addressed
@@ -593,7 +603,9 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request, bodyErr, parseEr
 	if status == 0 {
 		status, retryAfter = s.admitLocked(now)
 	}
+	latency := s.latency
 	s.mu.Unlock()
+	time.Sleep(latency)
 	if status != 0 {
 		writeFailure(w, status, retryAfter)
 		return status

@@ -237,7 +237,9 @@ func (s *Server) readGate(w http.ResponseWriter, r *http.Request) bool {
 	if status == 0 {
 		status, retryAfter = s.admitLocked(s.now())
 	}
+	latency := s.latency
 	s.mu.Unlock()
+	time.Sleep(latency)
 	if status == 0 {
 		return true
 	}
