@@ -45,6 +45,9 @@ type Result struct {
 	// CPUPerEventMs is the CPU time of the target's processes (the server
 	// and its redis-server, if any) per acknowledged event.
 	CPUPerEventMs float64 `json:"cpu_per_event_ms"`
+	// AOFBytesPerEvent is what Redis appended to its AOF per acknowledged
+	// event (Redis targets only).
+	AOFBytesPerEvent float64 `json:"aof_bytes_per_event,omitempty"`
 }
 
 // Client sends requests over loopback HTTP with enough connections for the
