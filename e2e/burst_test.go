@@ -208,5 +208,5 @@ func TestBurstWithSlowGraph(t *testing.T) {
 	f := startFleet(t, w.env, burstReplicas)
 	w.graph.SetRateLimit(bc.limit, bc.per)
 	w.graph.SetLatency(200 * time.Millisecond)
-	runBurstPhase(t, w, f, bc, users, "first", "Review %d")
+	runBurstPhase(t, w, f, bc, users, "slow", "Review %d")
 }

@@ -44,6 +44,9 @@ import (
 //     others in flight with it are all a limit can cost. A caller over that
 //     waits about one answer time and asks again. A probe unanswered after a
 //     tenth of a period no longer counts (its caller gave up or crashed).
+//     Only calls whose answers are reported (Acquire, not Wait) are probes;
+//     the bridge reports a 429 only after the Penalize it causes, so a
+//     refused probe frees no room and teaches no level.
 //   - A 429 (Penalize with Retry-After d) stops every call for d, voids the
 //     slots reserved ahead, and settles the rate at 0.9 of the calls the
 //     window held (what Graph took before it refused); 429s that arrive
