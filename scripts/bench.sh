@@ -68,7 +68,7 @@ PY
 )"
 
 # serve's memory with 100,000 mappings and a 10,000-user backlog (about a minute more).
-memory="$(STATUSBRIDGE_SCALE_TEST=1 go test -count=1 -run 'TestServeMemoryAt100kUsers' -v ./e2e/ 2>&1 | tee /dev/stderr | grep -o 'serve (.*' | sed 's/^/- /')"
+memory="$(STATUSBRIDGE_SCALE_TEST=1 go test -count=1 -run 'TestServeMemoryAt100kUsers' -v ./e2e/ 2>&1 | tee -a /dev/stderr | grep -o 'serve (.*' | sed 's/^/- /')"
 
 # Keep the intake section that scripts/bench-intake.sh writes.
 intake="$(sed -n '/^<!-- intake -->$/,/^<!-- \/intake -->$/p' BENCHMARKS.md 2>/dev/null || true)"

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -136,7 +137,9 @@ func redisPid(t *testing.T, srv *redistest.Server) int {
 }
 
 // generator makes signed status events, each a distinct change of one of
-// 20,000 users.
+// 20,000 users. Their times run a microsecond apart from when they were
+// made, so that however many a run sends, none is dated more than the
+// bridge's clock skew ahead (it would be ordered by its arrival instead).
 type generator struct{ n int }
 
 func (g *generator) next(count int) []Request {
@@ -145,7 +148,7 @@ func (g *generator) next(count int) []Request {
 	for i := range out {
 		g.n++
 		body := slacktest.StatusEvent("user_status_changed", fmt.Sprintf("EvI%010d", g.n), "T0BENCH01",
-			fmt.Sprintf("U%08d", g.n%20000), now.Add(time.Duration(g.n)*time.Millisecond), fmt.Sprintf("In a meeting %d", g.n), ":calendar:", 0)
+			fmt.Sprintf("U%08d", g.n%20000), now.Add(time.Duration(g.n)*time.Microsecond), fmt.Sprintf("In a meeting %d", g.n), ":calendar:", 0)
 		ts, sig := slacktest.Sign(secret, now, body)
 		out[i] = Request{Body: body, Timestamp: ts, Signature: sig}
 	}
@@ -161,13 +164,15 @@ func envInt(name string, def int) int {
 
 // TestIntakeAgainstFloor offers signed events over loopback HTTP to the
 // bridge's intake and to its floors, side by side in one run: open loop at
-// fixed rates, then saturation with 32 requests in flight. It writes one
+// fixed rates, then saturation with 32 and with 64 requests in flight. It writes one
 // JSON line per target and phase to STATUSBRIDGE_BENCH_OUT and the p99
 // chart to STATUSBRIDGE_BENCH_PNG. It runs only with
-// STATUSBRIDGE_BENCH_INTAKE=1 (about two and a half minutes; see
+// STATUSBRIDGE_BENCH_INTAKE=1 (about three minutes; see
 // scripts/bench-intake.sh). For a quicker look, STATUSBRIDGE_BENCH_TARGETS
 // names the servers to measure (comma-separated, default all),
-// STATUSBRIDGE_BENCH_RATES=none leaves only the saturation phase, and
+// STATUSBRIDGE_BENCH_RATES=none leaves only the saturation phases,
+// STATUSBRIDGE_BENCH_INFLIGHT lists their requests in flight (default
+// 32,64; the targets are judged at the first), and
 // STATUSBRIDGE_BENCH_CPUPROFILE names a directory for each server's CPU
 // profile.
 func TestIntakeAgainstFloor(t *testing.T) {
@@ -188,7 +193,16 @@ func TestIntakeAgainstFloor(t *testing.T) {
 		}
 	}
 	phase := time.Duration(envInt("STATUSBRIDGE_BENCH_SECONDS", 3)) * time.Second
-	inFlight := envInt("STATUSBRIDGE_BENCH_INFLIGHT", 32)
+	// Saturation runs at each of these many requests in flight; the targets
+	// are judged at the first.
+	var inFlights []int
+	for _, f := range strings.Split(cmp.Or(os.Getenv("STATUSBRIDGE_BENCH_INFLIGHT"), "32,64"), ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			t.Fatalf("STATUSBRIDGE_BENCH_INFLIGHT: bad number of requests in flight %q", f)
+		}
+		inFlights = append(inFlights, n)
+	}
 
 	// Redis rewrites its AOF on its own when the file has doubled: a fork
 	// that copies the dataset, which would land in one server's phase and
@@ -229,7 +243,7 @@ func TestIntakeAgainstFloor(t *testing.T) {
 	client := Client()
 	gen := &generator{}
 	var results []Result
-	measure := func(tg *target, rate float64) Result {
+	measure := func(tg *target, rate float64, inFlight int) Result {
 		var reqs []Request
 		if rate > 0 {
 			reqs = gen.next(int(rate * phase.Seconds()))
@@ -279,16 +293,27 @@ func TestIntakeAgainstFloor(t *testing.T) {
 	}
 	// One phase at a time, every target in turn, so that what else the
 	// machine does falls on all of them alike.
-	for _, rate := range append(append([]float64{}, rates...), 0) {
+	type phaseOf struct {
+		rate     float64
+		inFlight int
+	}
+	var phases []phaseOf
+	for _, rate := range rates {
+		phases = append(phases, phaseOf{rate: rate})
+	}
+	for _, n := range inFlights {
+		phases = append(phases, phaseOf{inFlight: n})
+	}
+	for _, ph := range phases {
 		for _, tg := range targets {
 			// The previous server's writes (bbolt's fsyncs, Redis's
 			// AOF) reach the disk now, not during this server's phase.
 			syscall.Sync()
 			time.Sleep(300 * time.Millisecond)
-			r := measure(tg, rate)
+			r := measure(tg, ph.rate, ph.inFlight)
 			results = append(results, r)
-			t.Logf("%-17s offered %5.0f  acked %6.0f ev/s  p50 %6.2f ms  p99 %7.2f ms  cpu/event %.3f ms  aof/event %4.0f B  failed %d",
-				r.Target, r.Offered, r.Throughput, r.P50ms, r.P99ms, r.CPUPerEventMs, r.AOFBytesPerEvent, r.Failed)
+			t.Logf("%-17s offered %5.0f  in flight %3d  acked %6.0f ev/s  p50 %6.2f ms  p99 %7.2f ms  cpu/event %.3f ms  aof/event %4.0f B  failed %d",
+				r.Target, r.Offered, r.InFlight, r.Throughput, r.P50ms, r.P99ms, r.CPUPerEventMs, r.AOFBytesPerEvent, r.Failed)
 		}
 	}
 
