@@ -186,7 +186,9 @@ func (e *Engine) write(ctx context.Context, log *slog.Logger, j Job, entra strin
 	wctx, wend := e.span(ctx, SpanWrite, "entra_id", entra, "clear", msg.Clear())
 	sent := time.Now()
 	err = e.Publisher.SetStatusMessage(wctx, entra, msg)
-	e.pool.answered(time.Since(sent))
+	if err == nil {
+		e.pool.answered(time.Since(sent)) // a quick refusal says nothing of Graph's pace
+	}
 	landed(err)
 	wend(err)
 	if err != nil {

@@ -75,8 +75,8 @@ func drainTimeline(calls []fakegraph.StatusCall, start time.Time) (accepted, thr
 // TestBurstFindsTheLimit: three replicas with the default rate settings meet
 // a burst of 1.5 times the tenant's limit of distinct users, then a second
 // one from the rate they learned. In each, every user's
-// Teams message lands, no more Graph calls are throttled than the fleet has
-// in flight at once, and the burst lands within a loose multiple of the floor (with
+// Teams message lands, no more Graph calls are throttled than the limiter's
+// probes allow (throttleBound), and the burst lands within a loose multiple of the floor (with
 // STATUSBRIDGE_BENCH_SMOKE set, only landing and losing nothing count): the best any schedule
 // can do under a sliding window (limit calls at once, the rest one window
 // later).

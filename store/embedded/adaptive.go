@@ -197,39 +197,50 @@ func (a *adaptive) probeWait() time.Duration {
 	return min(a.pollEvery(), max(a.period/probeWaitMin, a.lat))
 }
 
-// dropProbe forgets the probe of slot x; it returns the calls its window
-// held with it, 0 when x was none.
-func (a *adaptive) dropProbe(x time.Time) int {
-	j, found := slices.BinarySearchFunc(a.probes, x, func(p probe, x time.Time) int { return p.x.Compare(x) })
-	if !found {
-		return 0
+// dropProbe forgets the probe of slot x that made its window hold level
+// calls (several calls may share a slot); it reports whether there was one.
+func (a *adaptive) dropProbe(x time.Time, level int) bool {
+	if level <= 0 {
+		return false
 	}
-	level := a.probes[j].level
-	a.probes = slices.Delete(a.probes, j, j+1)
-	return level
+	j, _ := slices.BinarySearchFunc(a.probes, x, func(p probe, x time.Time) int { return p.x.Compare(x) })
+	for ; j < len(a.probes) && a.probes[j].x.Equal(x); j++ {
+		if a.probes[j].level == level {
+			a.probes = slices.Delete(a.probes, j, j+1)
+			return true
+		}
+	}
+	return false
 }
 
-// acquire decides one call at now. epoch >= 0 confirms a slot reserved
+// acquire is acquireLevel without the probe's level.
+func (a *adaptive) acquire(now time.Time, epoch int64, lands bool) (grant, time.Duration, int64, time.Time) {
+	g, d, ep, x, _ := a.acquireLevel(now, epoch, lands)
+	return g, d, ep, x
+}
+
+// acquireLevel decides one call at now. epoch >= 0 confirms a slot reserved
 // earlier with that epoch; lands says the caller reports the answer
 // (landed), so that a probe it makes can be counted until then. It returns
 // the decision, how long to wait, the epoch to confirm a reservation with,
-// and the reserved slot.
-func (a *adaptive) acquire(now time.Time, epoch int64, lands bool) (grant, time.Duration, int64, time.Time) {
+// the reserved slot, and for a probe the calls its window holds with it (0
+// for a call that is none), for landed and giveBack.
+func (a *adaptive) acquireLevel(now time.Time, epoch int64, lands bool) (grant, time.Duration, int64, time.Time, int) {
 	if now.Before(a.until) {
-		return penalized, a.until.Sub(now), a.epoch, time.Time{}
+		return penalized, a.until.Sub(now), a.epoch, time.Time{}, 0
 	}
 	if epoch >= 0 && epoch == a.epoch {
-		return goNow, 0, a.epoch, time.Time{}
+		return goNow, 0, a.epoch, time.Time{}, 0
 	}
 	if a.start <= 0 {
-		return goNow, 0, a.epoch, time.Time{}
+		return goNow, 0, a.epoch, time.Time{}, 0
 	}
 	a.rate = math.Min(a.ceiling, math.Max(a.floor(), a.rate))
 	a.prune(now)
 	a.grow(now)
 	cut0 := now.Add(-a.period / probeAgePart)
 	k := 0
-	for k < len(a.probes) && a.probes[k].x.Before(cut0) {
+	for k < len(a.probes) && !a.probes[k].x.After(cut0) {
 		k++
 	}
 	a.probes = a.probes[k:]
@@ -248,11 +259,13 @@ func (a *adaptive) acquire(now time.Time, epoch int64, lands bool) (grant, time.
 	n := len(a.log) - i
 	limit := max(1, int(a.rate))
 	x := x0
+	level := n + 1 // the calls the window holds at x with this one
 	if n >= limit {
-		x = a.log[i+n-limit].Add(a.window())
+		// Where an old call leaves the window, it holds limit calls.
+		x, level = a.log[i+n-limit].Add(a.window()), limit
 		if g, ok := a.growthTime(float64(n + 1)); ok {
 			if at := now.Add(g); at.Before(x) {
-				x = at
+				x, level = at, n+1
 				if x.Before(x0) {
 					x = x0
 				}
@@ -260,30 +273,38 @@ func (a *adaptive) acquire(now time.Time, epoch int64, lands bool) (grant, time.
 		}
 	}
 	a.busy = n+1 >= limit
-	isProbe := lands && a.known == 0 && float64(n) >= a.sure
+	isProbe := lands && a.known == 0 && float64(level) > a.sure
 	if isProbe && len(a.probes) >= a.probeCap() {
 		a.busy = true
-		return full, a.probeWait(), a.epoch, time.Time{}
+		return full, a.probeWait(), a.epoch, time.Time{}, 0
 	}
 	if x.Sub(now) > a.pollEvery() {
 		a.busy = true
-		return full, x.Sub(now), a.epoch, time.Time{}
+		return full, x.Sub(now), a.epoch, time.Time{}, 0
 	}
 	a.log = append(a.log, x)
-	if isProbe {
-		a.probes = append(a.probes, probe{x: x, level: n + 1}) // x is after every slot logged before
+	if !isProbe {
+		level = 0
+	} else {
+		a.probes = append(a.probes, probe{x: x, level: level}) // x is after every slot logged before
 	}
 	if !x.After(now) {
-		return goNow, 0, a.epoch, x
+		return goNow, 0, a.epoch, x, level
 	}
-	return reserved, x.Sub(now), a.epoch, x
+	return reserved, x.Sub(now), a.epoch, x, level
 }
 
 // landed records that the call allowed at slot x was answered at now: it
 // counts in the window from now on (never back). A slot that left the
 // window, or that a penalty voided, stays gone.
-func (a *adaptive) landed(x, now time.Time) {
-	if !now.After(x) {
+func (a *adaptive) landed(x time.Time, level int, now time.Time) {
+	probe := a.dropProbe(x, level)
+	j, found := slices.BinarySearchFunc(a.log, x, time.Time.Compare)
+	if found && probe {
+		// Graph took the probe with level calls in its window.
+		a.sure = math.Max(a.sure, float64(level))
+	}
+	if !found || !now.After(x) {
 		return
 	}
 	if took := now.Sub(x); a.lat <= 0 {
@@ -291,13 +312,6 @@ func (a *adaptive) landed(x, now time.Time) {
 	} else {
 		a.lat = time.Duration(latWeight*float64(took) + (1-latWeight)*float64(a.lat))
 	}
-	level := a.dropProbe(x)
-	j, found := slices.BinarySearchFunc(a.log, x, time.Time.Compare)
-	if !found {
-		return
-	}
-	// Graph took the probe with level calls in its window.
-	a.sure = math.Max(a.sure, float64(level))
 	a.log = slices.Delete(a.log, j, j+1)
 	k := sort.Search(len(a.log), func(i int) bool { return a.log[i].After(now) })
 	a.log = slices.Insert(a.log, k, now)
@@ -307,12 +321,13 @@ func (a *adaptive) landed(x, now time.Time) {
 // with none asks again (the rate may have grown meanwhile).
 func (a *adaptive) pollEvery() time.Duration { return a.period / horizonPart }
 
-// giveBack returns a slot reserved at x with epoch ep whose caller gave up.
-func (a *adaptive) giveBack(x time.Time, ep int64) {
+// giveBack returns a slot reserved at x with epoch ep (and level, for a
+// probe) whose caller gave up.
+func (a *adaptive) giveBack(x time.Time, level int, ep int64) {
 	if ep != a.epoch {
 		return
 	}
-	a.dropProbe(x)
+	a.dropProbe(x, level)
 	for j := len(a.log) - 1; j >= 0; j-- {
 		if a.log[j].Equal(x) {
 			a.log = append(a.log[:j], a.log[j+1:]...)

@@ -200,8 +200,8 @@ func TestAdaptiveDoublingFollowsAnswers(t *testing.T) {
 		}
 		slots = append(slots, x)
 	}
-	a.landed(slots[0], t0.Add(400*time.Millisecond))
-	a.landed(slots[1], t0.Add(201*time.Millisecond))
+	a.landed(slots[0], 0, t0.Add(400*time.Millisecond))
+	a.landed(slots[1], 0, t0.Add(201*time.Millisecond))
 	if a.lat != 360*time.Millisecond {
 		t.Fatalf("average answer time %s after 400 ms and 200 ms, want 360ms", a.lat)
 	}
@@ -242,9 +242,9 @@ func TestAdaptiveProbesInFlight(t *testing.T) {
 	// Growth since the window filled allows calls past its level of 100.
 	a := fill(true)
 	now := t0.Add(time.Second)
-	var probes []time.Time
+	var probes []probe
 	for {
-		g, w, _, x := a.acquire(now, -1, true)
+		g, w, _, x, level := a.acquireLevel(now, -1, true)
 		if g == full {
 			if w != per/probeWaitMin {
 				t.Fatalf("over the probes with no answer yet: wait %s, want %s", w, per/probeWaitMin)
@@ -254,7 +254,7 @@ func TestAdaptiveProbesInFlight(t *testing.T) {
 		if g != goNow {
 			t.Fatalf("probe %d: grant %v, want a call now", len(probes), g)
 		}
-		probes = append(probes, x)
+		probes = append(probes, probe{x: x, level: level})
 	}
 	// 2.8 % of the rate (about 115 after a second's growth at a quarter
 	// period a doubling): 3.
@@ -262,7 +262,7 @@ func TestAdaptiveProbesInFlight(t *testing.T) {
 		t.Fatalf("%d probes went unanswered at a rate of %.1f (cap %d), want 3", len(probes), a.rate, a.probeCap())
 	}
 	// One answer frees one probe, and Graph is known to take its window.
-	a.landed(probes[0], now.Add(50*time.Millisecond))
+	a.landed(probes[0].x, probes[0].level, now.Add(50*time.Millisecond))
 	if a.lat != 50*time.Millisecond || a.sure != 101 {
 		t.Fatalf("answer time %s, known level %.0f after the first probe's answer, want 50ms and 101", a.lat, a.sure)
 	}
@@ -291,5 +291,28 @@ func TestAdaptiveProbesInFlight(t *testing.T) {
 		if g, _, _, _ := b.acquire(t0.Add(time.Second), -1, false); g != goNow {
 			t.Fatalf("call %d past the level without answers reported: grant %v, want a call now", i, g)
 		}
+	}
+}
+
+// TestAdaptiveWaitingIsNoProbe: a call that waits for an old call to leave
+// the window keeps it at its level: it is no probe, and its answer teaches
+// no higher level.
+func TestAdaptiveWaitingIsNoProbe(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
+	per := 10 * time.Second
+	a := newAdaptive(10, 10, per)
+	for i := range 10 {
+		if g, _, _, _, level := a.acquireLevel(t0, -1, true); g != goNow || level != 0 {
+			t.Fatalf("call %d of the starting rate: grant %v level %d, want a call now and no probe", i, g, level)
+		}
+	}
+	now := t0.Add(a.window() - a.pollEvery()/2)
+	g, _, _, x, level := a.acquireLevel(now, -1, true)
+	if g != reserved || level != 0 || len(a.probes) != 0 {
+		t.Fatalf("a call waiting for the first to leave the window: grant %v level %d, %d probes; want a slot reserved and no probe", g, level, len(a.probes))
+	}
+	a.landed(x, level, x.Add(time.Millisecond))
+	if a.sure != 10 {
+		t.Fatalf("known level %.0f after a call that took an old one's place, want 10", a.sure)
 	}
 }

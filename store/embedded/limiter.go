@@ -62,7 +62,7 @@ func (l *Limiter) Period() time.Duration { return l.a.period }
 // Wait returns at once with a *bridge.ThrottledError that says how long to
 // wait.
 func (l *Limiter) Wait(ctx context.Context) error {
-	_, err := l.wait(ctx, false)
+	_, _, err := l.wait(ctx, false)
 	return err
 }
 
@@ -70,7 +70,7 @@ func (l *Limiter) Wait(ctx context.Context) error {
 // answered: from then on the call counts in the window from the answer
 // (bridge.Lander).
 func (l *Limiter) Acquire(ctx context.Context) (func(), error) {
-	slot, err := l.wait(ctx, true)
+	slot, level, err := l.wait(ctx, true)
 	if err != nil {
 		return nil, err
 	}
@@ -80,39 +80,41 @@ func (l *Limiter) Acquire(ctx context.Context) (func(), error) {
 	return func() {
 		l.mu.Lock()
 		defer l.mu.Unlock()
-		l.a.landed(slot, l.Now())
+		l.a.landed(slot, level, l.Now())
 	}, nil
 }
 
 // wait is Wait; it returns the call's slot in the window's log (zero when
-// it has none: no limit). lands says the caller reports the answer.
-func (l *Limiter) wait(ctx context.Context, lands bool) (time.Time, error) {
+// it has none: no limit) and, for a probe, the calls its window holds with
+// it (0 for none). lands says the caller reports the answer.
+func (l *Limiter) wait(ctx context.Context, lands bool) (time.Time, int, error) {
 	epoch := int64(-1)
 	var mine time.Time
+	var level int
 	for {
 		if err := ctx.Err(); err != nil {
 			if epoch >= 0 {
-				l.giveBack(reserved, mine, epoch) // not confirmed: give it back
+				l.giveBack(reserved, mine, level, epoch) // not confirmed: give it back
 			}
-			return time.Time{}, err
+			return time.Time{}, 0, err
 		}
 		l.mu.Lock()
-		g, d, ep, slot := l.a.acquire(l.Now(), epoch, lands)
+		g, d, ep, slot, lvl := l.a.acquireLevel(l.Now(), epoch, lands)
 		l.mu.Unlock()
 		switch g {
 		case goNow:
 			if !slot.IsZero() {
-				mine = slot
+				mine, level = slot, lvl
 			}
-			return mine, nil
+			return mine, level, nil
 		case reserved:
-			epoch, mine = ep, slot
+			epoch, mine, level = ep, slot, lvl
 		default:
-			epoch, mine = -1, time.Time{}
+			epoch, mine, level = -1, time.Time{}, 0
 		}
 		if dl, ok := ctx.Deadline(); ok && dl.Sub(l.Now()) < d {
-			l.giveBack(g, slot, ep)
-			return time.Time{}, &bridge.ThrottledError{RetryAfter: d, Err: ErrPenalized}
+			l.giveBack(g, slot, lvl, ep)
+			return time.Time{}, 0, &bridge.ThrottledError{RetryAfter: d, Err: ErrPenalized}
 		}
 		if g == full {
 			d = min(d, l.a.pollEvery())
@@ -120,21 +122,21 @@ func (l *Limiter) wait(ctx context.Context, lands bool) (time.Time, error) {
 		select {
 		case <-l.after(d):
 		case <-ctx.Done():
-			l.giveBack(g, slot, ep)
-			return time.Time{}, ctx.Err()
+			l.giveBack(g, slot, lvl, ep)
+			return time.Time{}, 0, ctx.Err()
 		}
 	}
 }
 
 // giveBack returns a slot reserved by a Wait that fails, unless a penalty
 // voided it already.
-func (l *Limiter) giveBack(g grant, slot time.Time, ep int64) {
+func (l *Limiter) giveBack(g grant, slot time.Time, level int, ep int64) {
 	if g != reserved {
 		return
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.a.giveBack(slot, ep)
+	l.a.giveBack(slot, level, ep)
 }
 
 // Penalize stops all calls for d (Graph's Retry-After) and cuts the rate; it

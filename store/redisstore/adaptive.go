@@ -102,18 +102,19 @@ if last[2] and tonumber(last[2]) > x0 then x0 = tonumber(last[2]) end
 local n = redis.call('ZCOUNT', KEYS[2], '(' .. f(x0 - win), '+inf')
 local limit = math.max(1, math.floor(rate))
 local x = x0
+local level = n + 1
 if n >= limit then
   local e = redis.call('ZRANGE', KEYS[2], total - limit, total - limit, 'WITHSCORES')
-  x = tonumber(e[2]) + win
+  x, level = tonumber(e[2]) + win, limit
   local need = n + 1
   if need <= ceiling then
     local g = 0
     if need > rate then g = growth(need) end
-    if now + g < x then x = math.max(x0, now + g) end
+    if now + g < x then x, level = math.max(x0, now + g), need end
   end
 end
 if n + 1 >= limit then busy = 1 else busy = 0 end
-local probe = ARGV[5] == '1' and known == 0 and n >= sure
+local probe = ARGV[5] == '1' and known == 0 and level > sure
 if probe and redis.call('ZCARD', KEYS[3]) >= math.max(1, math.floor(0.028 * rate)) then
   busy = 1
   save()
@@ -126,10 +127,10 @@ if x - now > per / 30 then
 end
 seq = seq + 1
 redis.call('ZADD', KEYS[2], f(x), seq)
-local level = 0
 if probe then
   redis.call('ZADD', KEYS[3], f(x), seq)
-  level = n + 1
+else
+  level = 0
 end
 save()
 if x <= now then return {0, 0, ep, seq, level} end
