@@ -232,13 +232,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	var wg sync.WaitGroup
 	for i := 0; i < e.Workers; i++ {
-		e.pool.running.Add(1)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer e.pool.running.Add(-1)
-			e.worker(ctx, work, false)
-		}()
+		e.startWorker(ctx, work, &wg, false)
 	}
 	if e.maxWorkers() > e.Workers {
 		wg.Add(1)
@@ -249,6 +243,17 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	wg.Wait()
 	return nil
+}
+
+// startWorker starts a worker counted by the pool and by wg.
+func (e *Engine) startWorker(ctx, work context.Context, wg *sync.WaitGroup, extra bool) {
+	e.pool.running.Add(1)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer e.pool.running.Add(-1)
+		e.worker(ctx, work, extra)
+	}()
 }
 
 // worker claims and processes due users until ctx ends; an extra worker

@@ -107,13 +107,7 @@ func (e *Engine) scale(ctx, work context.Context, wg *sync.WaitGroup) {
 			continue // a worker is idle: nothing waits for one
 		}
 		for ; running < want; running++ {
-			e.pool.running.Add(1)
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer e.pool.running.Add(-1)
-				e.worker(ctx, work, true)
-			}()
+			e.startWorker(ctx, work, wg, true)
 		}
 	}
 }

@@ -57,20 +57,20 @@ import (
 //     no new one, the tenant's limit was raised: slow start resumes.
 //   - Idle time raises nothing, so a quiet night does not unlearn the limit.
 const (
-	guardShare   = 0.02  // the window is period × (1 + guardShare)
-	doublingPart = 20    // slow start doubles at most every period/doublingPart,
-	slowPart     = 4     // at least every period/slowPart,
-	answerTimes  = 25    // and otherwise every answerTimes answer times
-	latWeight    = 0.2   // the answer time is an average with this weight on the newest
-	probeShare   = 0.03  // additive growth per busy period, of the last 429's level
-	settleShare  = 0.9   // the rate after a 429, of the calls the window held
-	forgetKnown  = 1.1   // past this multiple of the last 429's level, forget it
-	floorShare   = 0.25  // the rate never falls below this share of the start
-	horizonPart  = 30    // slots are reserved at most period/horizonPart ahead
-	growCapPart  = 20    // one evaluation credits at most period/growCapPart of growth
-	probeShare2  = 0.028 // unanswered probes at most, of the rate
-	probeAgePart = 10    // a probe older than period/probeAgePart no longer counts
-	probeWaitMin = 300   // a caller over the probes waits at least period/probeWaitMin
+	guardShare    = 0.02  // the window is period × (1 + guardShare)
+	doublingPart  = 20    // slow start doubles at most every period/doublingPart,
+	slowPart      = 4     // at least every period/slowPart,
+	answerTimes   = 25    // and otherwise every answerTimes answer times
+	latWeight     = 0.2   // the answer time is an average with this weight on the newest
+	probeShare    = 0.03  // additive growth per busy period, of the last 429's level
+	settleShare   = 0.9   // the rate after a 429, of the calls the window held
+	forgetKnown   = 1.1   // past this multiple of the last 429's level, forget it
+	floorShare    = 0.25  // the rate never falls below this share of the start
+	horizonPart   = 30    // slots are reserved at most period/horizonPart ahead
+	growCapPart   = 20    // one evaluation credits at most period/growCapPart of growth
+	probeCapShare = 0.028 // unanswered probes at most, of the rate
+	probeAgePart  = 10    // a probe older than period/probeAgePart no longer counts
+	probeWaitMin  = 300   // a caller over the probes waits at least period/probeWaitMin
 )
 
 // grant is what acquire decides for one call.
@@ -189,7 +189,7 @@ func (a *adaptive) growthTime(n float64) (time.Duration, bool) {
 }
 
 // probeCap is how many probes may be unanswered at once.
-func (a *adaptive) probeCap() int { return max(1, int(probeShare2*a.rate)) }
+func (a *adaptive) probeCap() int { return max(1, int(probeCapShare*a.rate)) }
 
 // probeWait is how long a caller over the probes waits before asking again:
 // about one answer time.

@@ -125,7 +125,8 @@ func (l *Limiter) wait(ctx context.Context, lands bool) (member, level int64, er
 	if l.err != nil {
 		return 0, 0, l.err
 	}
-	epoch := ""
+	epoch := "" // of the slot reserved, "" for none
+	var reservedEp int64
 	reports := "0"
 	if lands {
 		reports = "1"
@@ -134,9 +135,7 @@ func (l *Limiter) wait(ctx context.Context, lands bool) (member, level int64, er
 		res, err := l.acquire.Run(ctx, l.s.rdb, l.keys(), l.args(epoch, reports)...).Int64Slice()
 		if err != nil {
 			if epoch != "" {
-				// The reserved slot was not confirmed: give it back.
-				ep, _ := strconv.ParseInt(epoch, 10, 64)
-				l.giveBack(ep, member)
+				l.giveBack(reservedEp, member) // the reserved slot was not confirmed
 			}
 			return 0, 0, fmt.Errorf("redis rate limiter: %w", err)
 		}
@@ -161,7 +160,7 @@ func (l *Limiter) wait(ctx context.Context, lands bool) (member, level int64, er
 		case 1:
 			// A slot is reserved: wait for it, then confirm that no
 			// penalty came meanwhile.
-			epoch = strconv.FormatInt(res[2], 10)
+			reservedEp, epoch = res[2], strconv.FormatInt(res[2], 10)
 			member, level = res[3], lvl
 		default:
 			epoch, member, level = "", 0, 0
