@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 )
@@ -197,7 +198,11 @@ func (b *presenceBatcher) upcomingIDs(ids []string) []string {
 	return out
 }
 
-// keep stores the answers for accounts read ahead.
+// keep stores the answers for accounts read ahead. When the cache is full,
+// the reads that served a write already go first, then the oldest: with
+// several replicas reading ahead of the same queue, most of what one replica
+// read ahead is claimed by the others, and a full cache that refused new
+// reads would leave this replica reading for every few writes.
 func (b *presenceBatcher) keep(ids []string, got map[string]string) {
 	now := b.now()
 	b.mu.Lock()
@@ -206,14 +211,31 @@ func (b *presenceBatcher) keep(ids []string, got map[string]string) {
 		b.ahead = map[string]presenceAhead{}
 	}
 	for id, a := range b.ahead {
-		if now.Sub(a.at) >= presenceTTL || (a.used && len(b.ahead)+len(ids) > maxPresenceCache) {
+		if now.Sub(a.at) >= presenceTTL {
+			delete(b.ahead, id)
+		}
+	}
+	ids = ids[:min(len(ids), maxPresenceCache)]
+	if over := len(b.ahead) + len(ids) - maxPresenceCache; over > 0 {
+		old := make([]string, 0, len(b.ahead))
+		for id := range b.ahead {
+			old = append(old, id)
+		}
+		slices.SortFunc(old, func(x, y string) int {
+			ax, ay := b.ahead[x], b.ahead[y]
+			if ax.used != ay.used {
+				if ax.used {
+					return -1
+				}
+				return 1
+			}
+			return ax.at.Compare(ay.at)
+		})
+		for _, id := range old[:min(over, len(old))] {
 			delete(b.ahead, id)
 		}
 	}
 	for _, id := range ids {
-		if len(b.ahead) >= maxPresenceCache {
-			return
-		}
 		content, known := got[id]
 		b.ahead[id] = presenceAhead{content: content, known: known, at: now}
 	}

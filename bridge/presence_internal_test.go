@@ -211,3 +211,89 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// upcomingVar is an Upcoming whose queue the test sets between reads.
+type upcomingVar struct {
+	mu   sync.Mutex
+	list []string
+}
+
+func (u *upcomingVar) set(ids []string) {
+	u.mu.Lock()
+	u.list = ids
+	u.mu.Unlock()
+}
+
+func (u *upcomingVar) UpcomingAccounts(_ context.Context, _ time.Time, max int) ([]string, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return slices.Clone(u.list[:min(max, len(u.list))]), nil
+}
+
+// TestPresenceReadAheadMakesRoom: with several replicas reading ahead of
+// one queue, most of what one replica read ahead is claimed by the others
+// and never used here. A full cache makes room for the newest reads ahead
+// (the oldest go first) instead of refusing them; refusing them left every
+// replica reading Teams for every few writes of a large burst.
+func TestPresenceReadAheadMakesRoom(t *testing.T) {
+	r := &readerLog{shows: map[string]string{}}
+	up := &upcomingVar{}
+	var clock sync.Mutex
+	now := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	at := func() time.Time {
+		clock.Lock()
+		defer clock.Unlock()
+		return now
+	}
+	b := &presenceBatcher{reader: r, window: 0, timeout: time.Minute, upcoming: up, now: at, sleep: func(time.Duration) {}}
+	read := func(id string) {
+		t.Helper()
+		if _, known, err := b.read(context.Background(), id, time.Time{}); err != nil || !known {
+			t.Fatalf("read %s: known %v, %v", id, known, err)
+		}
+		waitFor(t, func() bool {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			return !b.running
+		})
+	}
+	// Six blocks of the queue, each read ahead by one read for another
+	// account (claimed here); the others take the rest of each block.
+	blocks := make([][]string, 6)
+	for k := range blocks {
+		for i := range MaxPresenceBatch - 1 {
+			id := fmt.Sprintf("b%d-%04d", k, i)
+			blocks[k] = append(blocks[k], id)
+			r.shows[id] = "shown " + id
+		}
+		r.shows[fmt.Sprintf("x%d", k)] = "x"
+	}
+	for k, block := range blocks {
+		up.set(block)
+		read(fmt.Sprintf("x%d", k))
+		clock.Lock()
+		now = now.Add(time.Second)
+		clock.Unlock()
+	}
+	if n := len(r.log()); n != len(blocks) {
+		t.Fatalf("%d calls for %d reads of accounts not read ahead", n, len(blocks))
+	}
+	b.mu.Lock()
+	size := len(b.ahead)
+	b.mu.Unlock()
+	if size > maxPresenceCache {
+		t.Errorf("%d reads ahead kept, want at most %d", size, maxPresenceCache)
+	}
+	// The newest block, read ahead while the cache was full, serves.
+	up.set(nil)
+	read(blocks[5][7])
+	read(blocks[4][7])
+	if n := len(r.log()); n != len(blocks) {
+		t.Errorf("%d calls; the newest reads ahead should serve with the cache full", n)
+	}
+	// The oldest made room for them.
+	read(blocks[0][7])
+	if n := len(r.log()); n != len(blocks)+1 {
+		t.Errorf("%d calls; the oldest read ahead should have made room", n)
+	}
+}
