@@ -56,6 +56,8 @@ type burstResult struct {
 	// Scale is what periods and counts were divided by: 10, or 1 at
 	// Graph's own scale.
 	Scale int `json:"scale"`
+	// Reads counts the presence reads (getPresencesByUserId calls).
+	Reads int `json:"reads"`
 }
 
 // drainTimeline returns when the stand-in accepted each status write and
@@ -188,6 +190,7 @@ func runBurstPhase(t *testing.T, w *world, f *fleet, bc burstCase, users []*simU
 		Achieved: float64(calls-throttled) / land.Seconds() / (float64(bc.limit) / bc.per.Seconds()),
 		Calls:    calls,
 		Scale:    10,
+		Reads:    reads.Calls,
 	}
 	if bc.full {
 		r.Scale = 1
