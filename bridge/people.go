@@ -70,6 +70,21 @@ type OwnershipStore interface {
 	DeleteOwned(ctx context.Context, entraID string) error
 }
 
+// OwnedReader is an OwnershipStore that reads what OwnedBy(slackUserID)
+// and GetOwned(entraID) return in one round trip; own is the zero record
+// when the account has none.
+type OwnedReader interface {
+	OwnedFor(ctx context.Context, slackUserID, entraID string) (records []Owned, own Owned, err error)
+}
+
+// OwnedCompleter is a store that is both an engine's Queue and its
+// OwnershipStore and ends a write that Graph accepted in one step:
+// PutOwned(o), then Complete(j, applied, now). The record is stored even
+// when the lease was lost (ErrLeaseLost), as PutOwned alone would have.
+type OwnedCompleter interface {
+	CompleteOwned(ctx context.Context, o Owned, j Job, applied *Applied, now time.Time) error
+}
+
 // ChoiceStore keeps each employee's own choice (pause / resume).
 type ChoiceStore interface {
 	// SetChoice records the choice and, when the user has a stored change,

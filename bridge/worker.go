@@ -90,16 +90,45 @@ func (e *Engine) Process(ctx context.Context, j Job) {
 		return
 	}
 	// A mapping that moved leaves the bridge's message on the old account.
-	if err := e.release(ctx, log, j.UserID, entra, "mapping moved to another account"); err != nil {
+	records, owned, err := e.ownedFor(ctx, j.UserID, entra)
+	if err != nil {
+		e.fail(ctx, log, j, &TransientError{Reason: "store: " + err.Error(), Err: err}, false)
+		return
+	}
+	if err := e.releaseRecords(ctx, log, records, entra, "mapping moved to another account"); err != nil {
 		e.fail(ctx, log, j, err, true)
 		return
 	}
-	e.apply(ctx, log, j, entra, complete)
+	e.apply(ctx, log, j, entra, owned, complete)
+}
+
+// ownedFor returns the owned records of a Slack user and the record of the
+// account it is mapped to now (the zero record when there is none), in one
+// round trip when the store can (OwnedReader).
+func (e *Engine) ownedFor(ctx context.Context, userID, entra string) ([]Owned, Owned, error) {
+	if e.Owners == nil {
+		return nil, Owned{}, nil
+	}
+	if r, ok := e.Owners.(OwnedReader); ok {
+		return r.OwnedFor(ctx, userID, entra)
+	}
+	records, err := e.Owners.OwnedBy(ctx, userID)
+	if err != nil {
+		return nil, Owned{}, err
+	}
+	for _, o := range records {
+		if o.EntraID == entra {
+			return records, o, nil
+		}
+	}
+	o, _, err := e.Owners.GetOwned(ctx, entra)
+	return records, o, err
 }
 
 // apply writes the rendered status to entra, unless Teams shows a message a
-// person set there.
-func (e *Engine) apply(ctx context.Context, log *slog.Logger, j Job, entra string, complete func(*Applied)) {
+// person set there. owned is the account's ownership record, as read
+// before (ownedFor).
+func (e *Engine) apply(ctx context.Context, log *slog.Logger, j Job, entra string, owned Owned, complete func(*Applied)) {
 	now := e.Now()
 	msg := Render(j.Desired.Status, now)
 	need, why := NeedsUpdate(j.Applied, entra, msg, now)
@@ -119,14 +148,7 @@ func (e *Engine) apply(ctx context.Context, log *slog.Logger, j Job, entra strin
 		e.record(ctx, log, func(rec context.Context) error { return e.Queue.Park(rec, j, DryRunReason, e.Now()) })
 		return
 	}
-	var owned Owned
 	if e.Owners != nil {
-		o, _, err := e.Owners.GetOwned(ctx, entra)
-		if err != nil {
-			e.fail(ctx, log, j, &TransientError{Reason: "store: " + err.Error(), Err: err}, false)
-			return
-		}
-		owned = o
 		owned.EntraID, owned.SlackUserID = entra, j.UserID
 	}
 	if e.presence != nil && e.Owners != nil {
@@ -197,24 +219,32 @@ func (e *Engine) write(ctx context.Context, log *slog.Logger, j Job, entra strin
 	}
 	e.Observer.GraphCall("ok")
 	now := e.Now()
+	content := msg.Content
 	if msg.Clear() {
+		// Nothing of the bridge's is left there; the record keeps when
+		// the call was made, so older reads of Teams are not trusted.
+		content = ""
 		log.InfoContext(ctx, "status cleared in Teams", "entra_id", entra)
-		if e.Owners != nil {
-			// Nothing of the bridge's is left there; the record keeps when
-			// the call was made, so older reads of Teams are not trusted.
-			e.record(ctx, log, func(rec context.Context) error { return e.Owners.PutOwned(rec, owned.Confirm("", now)) })
-		}
 	} else {
 		args := []any{"entra_id", entra, "content", msg.Content}
 		if !msg.Expiry.IsZero() {
 			args = append(args, "expiry_utc", msg.Expiry.UTC().Format(time.RFC3339))
 		}
 		log.InfoContext(ctx, "status set in Teams", args...)
-		if e.Owners != nil {
-			e.record(ctx, log, func(rec context.Context) error { return e.Owners.PutOwned(rec, owned.Confirm(msg.Content, now)) })
-		}
 	}
-	complete(&Applied{Message: msg, EntraID: entra, AppliedAt: now})
+	applied := &Applied{Message: msg, EntraID: entra, AppliedAt: now}
+	if e.Owners == nil {
+		complete(applied)
+		return
+	}
+	o := owned.Confirm(content, now)
+	if oc, ok := e.Queue.(OwnedCompleter); ok && any(e.Owners) == any(e.Queue) {
+		// The record and the completion in one step (one round trip).
+		e.record(ctx, log, func(rec context.Context) error { return oc.CompleteOwned(rec, o, j, applied, e.Now()) })
+		return
+	}
+	e.record(ctx, log, func(rec context.Context) error { return e.Owners.PutOwned(rec, o) })
+	complete(applied)
 }
 
 // hold leaves a message a person set in Teams alone, and looks again later.
@@ -248,6 +278,11 @@ func (e *Engine) release(ctx context.Context, log *slog.Logger, userID, keep, wh
 	if err != nil {
 		return &TransientError{Reason: "store: " + err.Error(), Err: err}
 	}
+	return e.releaseRecords(ctx, log, records, keep, why)
+}
+
+// releaseRecords is release with the Slack user's owned records read already.
+func (e *Engine) releaseRecords(ctx context.Context, log *slog.Logger, records []Owned, keep, why string) error {
 	for _, o := range records {
 		if o.EntraID == keep {
 			continue

@@ -109,14 +109,17 @@ local function dueAt(ms)
 end
 `
 
-// completeScript: KEYS user, due; ARGV token, rev, user, clock, hasApplied, appliedJSON.
-var completeScript = redis.NewScript(leaseCheck + `
+// completeBody: KEYS user, due; ARGV token, rev, user, clock, hasApplied, appliedJSON.
+const completeBody = leaseCheck + `
 if ARGV[5] == '1' then redis.call('HSET', KEYS[1], 'a', ARGV[6]) end
 redis.call('HSET', KEYS[1], 'n', 0, 'e', '')
 redis.call('HDEL', KEYS[1], 'h')
 if newer then dueAt(clock(ARGV[4])) else redis.call('ZREM', KEYS[2], ARGV[3]) end
 return 1
-`)
+`
+
+// completeScript: completeBody.
+var completeScript = redis.NewScript(completeBody)
 
 // retryScript: KEYS user, due; ARGV token, rev, user, clock, delayMs,
 // attempts, lastErr. The user is due at clock+delay.
@@ -253,9 +256,9 @@ makeDue()
 return 1
 `)
 
-// putOwnedScript: KEYS owned; ARGV entraID, recordJSON, slackUser,
+// putOwnedBody: KEYS owned; ARGV entraID, recordJSON, slackUser,
 // ownedByPrefix. It moves the record's entry in the per-Slack-user index.
-var putOwnedScript = redis.NewScript(`
+const putOwnedBody = `
 local old = redis.call('HGET', KEYS[1], ARGV[1])
 if old then
   local ok, o = pcall(cjson.decode, old)
@@ -266,6 +269,21 @@ end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('SADD', ARGV[4] .. ARGV[3], ARGV[1])
 return 1
+`
+
+// putOwnedScript: putOwnedBody.
+var putOwnedScript = redis.NewScript(putOwnedBody)
+
+// completeOwnedScript: KEYS user, due, owned; ARGV token, rev, user, clock,
+// hasApplied, appliedJSON (completeScript's), then entraID, recordJSON,
+// slackUser, ownedByPrefix (putOwnedScript's). The record, then the
+// completion, in one step: how a write that Graph accepted ends.
+var completeOwnedScript = redis.NewScript(`
+if redis.replicate_commands then redis.replicate_commands() end
+local function putOwned(KEYS, ARGV)` + putOwnedBody + `end
+local function complete(KEYS, ARGV)` + completeBody + `end
+putOwned({KEYS[3]}, {ARGV[7], ARGV[8], ARGV[9], ARGV[10]})
+return complete({KEYS[1], KEYS[2]}, {ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]})
 `)
 
 // deleteOwnedScript: KEYS owned; ARGV entraID, ownedByPrefix.
@@ -285,6 +303,20 @@ var ownedByScript = redis.NewScript(`
 local ids = redis.call('SMEMBERS', KEYS[2])
 if #ids == 0 then return {} end
 local out = {}
+local vals = redis.call('HMGET', KEYS[1], unpack(ids))
+for i, v in ipairs(vals) do
+  if v then out[#out + 1] = v end
+end
+return out
+`)
+
+// ownedForScript: KEYS owned, ownedBy; ARGV entraID. The record of one
+// Entra account (false when none), then the records indexed under one
+// Slack user.
+var ownedForScript = redis.NewScript(`
+local out = {redis.call('HGET', KEYS[1], ARGV[1])}
+local ids = redis.call('SMEMBERS', KEYS[2])
+if #ids == 0 then return out end
 local vals = redis.call('HMGET', KEYS[1], unpack(ids))
 for i, v in ipairs(vals) do
   if v then out[#out + 1] = v end

@@ -56,6 +56,8 @@ import (
 )
 
 var (
+	_ bridge.OwnedCompleter = (*Store)(nil)
+	_ bridge.OwnedReader    = (*Store)(nil)
 	_ bridge.Queue          = (*Store)(nil)
 	_ bridge.Admin          = (*Store)(nil)
 	_ bridge.MappingStore   = (*Store)(nil)
@@ -358,16 +360,40 @@ func leaseResult(op string, n int64, err error) error {
 
 // Complete records what was applied and ends the lease; see bridge.Queue.
 func (s *Store) Complete(ctx context.Context, j bridge.Job, applied *bridge.Applied, now time.Time) error {
+	args, err := s.completeArgs(j, applied, now)
+	if err != nil {
+		return err
+	}
+	n, err := completeScript.Run(ctx, s.rdb, []string{s.userKey(j.UserID), s.dueKey()}, args...).Int64()
+	return leaseResult("complete", n, err)
+}
+
+func (s *Store) completeArgs(j bridge.Job, applied *bridge.Applied, now time.Time) ([]any, error) {
 	has, body := "0", []byte{}
 	if applied != nil {
 		var err error
 		if body, err = json.Marshal(applied); err != nil {
-			return err
+			return nil, err
 		}
 		has = "1"
 	}
-	n, err := completeScript.Run(ctx, s.rdb, []string{s.userKey(j.UserID), s.dueKey()},
-		j.Token, j.Rev, j.UserID, s.clock(now), has, body).Int64()
+	return []any{j.Token, j.Rev, j.UserID, s.clock(now), has, body}, nil
+}
+
+// CompleteOwned is PutOwned(o) and then Complete(j, applied, now) in one
+// atomic step and one round trip (bridge.OwnedCompleter). The record is
+// stored even when the lease was lost, as PutOwned would have.
+func (s *Store) CompleteOwned(ctx context.Context, o bridge.Owned, j bridge.Job, applied *bridge.Applied, now time.Time) error {
+	owned, err := s.putOwnedArgs(o)
+	if err != nil {
+		return err
+	}
+	args, err := s.completeArgs(j, applied, now)
+	if err != nil {
+		return err
+	}
+	n, err := completeOwnedScript.Run(ctx, s.rdb, []string{s.userKey(j.UserID), s.dueKey(), s.ownedKey()},
+		append(args, owned...)...).Int64()
 	return leaseResult("complete", n, err)
 }
 
@@ -594,18 +620,25 @@ func (s *Store) Choice(ctx context.Context, slackUserID string) (bridge.MirrorCh
 
 // PutOwned stores o under o.EntraID and indexes it under o.SlackUserID.
 func (s *Store) PutOwned(ctx context.Context, o bridge.Owned) error {
-	if o.EntraID == "" {
-		return errors.New("owned record has no Entra id")
-	}
-	b, err := json.Marshal(o)
+	args, err := s.putOwnedArgs(o)
 	if err != nil {
 		return err
 	}
-	if err := putOwnedScript.Run(ctx, s.rdb, []string{s.ownedKey()},
-		o.EntraID, b, o.SlackUserID, s.ownedByPrefix()).Err(); err != nil {
+	if err := putOwnedScript.Run(ctx, s.rdb, []string{s.ownedKey()}, args...).Err(); err != nil {
 		return fmt.Errorf("redis put owned: %w", err)
 	}
 	return nil
+}
+
+func (s *Store) putOwnedArgs(o bridge.Owned) ([]any, error) {
+	if o.EntraID == "" {
+		return nil, errors.New("owned record has no Entra id")
+	}
+	b, err := json.Marshal(o)
+	if err != nil {
+		return nil, err
+	}
+	return []any{o.EntraID, b, o.SlackUserID, s.ownedByPrefix()}, nil
 }
 
 // GetOwned returns the owned record of an Entra account.
@@ -639,6 +672,43 @@ func (s *Store) OwnedBy(ctx context.Context, slackUserID string) ([]bridge.Owned
 		out = append(out, o)
 	}
 	return out, nil
+}
+
+// OwnedFor is OwnedBy(slackUserID) and GetOwned(entraID) in one round
+// trip (bridge.OwnedReader); own is the zero record when there is none.
+func (s *Store) OwnedFor(ctx context.Context, slackUserID, entraID string) (records []bridge.Owned, own bridge.Owned, err error) {
+	res, err := ownedForScript.Run(ctx, s.rdb, []string{s.ownedKey(), s.ownedByPrefix() + slackUserID}, entraID).Slice()
+	if err != nil {
+		return nil, bridge.Owned{}, fmt.Errorf("redis owned for: %w", err)
+	}
+	if len(res) == 0 {
+		return nil, bridge.Owned{}, fmt.Errorf("redis owned for %s: empty answer", slackUserID)
+	}
+	decode := func(v any) (bridge.Owned, error) {
+		var o bridge.Owned
+		str, ok := v.(string)
+		if !ok {
+			return o, fmt.Errorf("redis owned for %s: unexpected %T", slackUserID, v)
+		}
+		if err := json.Unmarshal([]byte(str), &o); err != nil {
+			return o, fmt.Errorf("redis owned for %s: %w", slackUserID, err)
+		}
+		return o, nil
+	}
+	if res[0] != nil {
+		if own, err = decode(res[0]); err != nil {
+			return nil, bridge.Owned{}, err
+		}
+	}
+	records = make([]bridge.Owned, 0, len(res)-1)
+	for _, v := range res[1:] {
+		o, err := decode(v)
+		if err != nil {
+			return nil, bridge.Owned{}, err
+		}
+		records = append(records, o)
+	}
+	return records, own, nil
 }
 
 // DeleteOwned forgets the owned record of an Entra account.

@@ -118,6 +118,7 @@ func basicFlow(t *testing.T, s *Store) {
 	if err != nil || st.Due != 1 || st.Parked != 0 {
 		t.Fatalf("Stats = %+v, %v; want Due 1 (leased), Parked 0", st, err)
 	}
+	ownedSteps(t, s)
 }
 
 // TestSentinel reaches the master through a real Redis Sentinel, as a
