@@ -54,3 +54,20 @@ var ErrSkipped = errors.New("user is not mirrored")
 type Resolver interface {
 	Resolve(ctx context.Context, slackUserID string) (entraID string, err error)
 }
+
+// MappingRead is a user's mapping as a store read it along with a claim
+// (Job.Mapping), so that resolving it needs no read of its own.
+type MappingRead struct {
+	// From is the store it was read from.
+	From MappingStore
+	// Found is false when the store held no mapping for the user.
+	Found   bool
+	Mapping Mapping
+}
+
+// ReadResolver is a Resolver that can take a mapping read already instead
+// of reading it again. It does so only when read came from the store the
+// resolver reads; otherwise it is Resolve.
+type ReadResolver interface {
+	ResolveRead(ctx context.Context, slackUserID string, read *MappingRead) (entraID string, err error)
+}

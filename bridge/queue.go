@@ -69,6 +69,9 @@ type Job struct {
 	// Held is the content of a message a person set in Teams that the
 	// bridge left alone at the last Hold; "" when the user is not held.
 	Held string
+	// Mapping is the user's mapping as the queue read it with the claim;
+	// nil when the queue does not read mappings.
+	Mapping *MappingRead
 }
 
 // ErrLeaseLost is returned by a Queue when the job's lease is no longer held

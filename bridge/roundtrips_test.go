@@ -10,15 +10,16 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/statusbridge/statusbridge/bridge"
 	"github.com/statusbridge/statusbridge/internal/redistest"
+	"github.com/statusbridge/statusbridge/mapping"
 	"github.com/statusbridge/statusbridge/store/redisstore"
 )
 
-// TestWriteTakesThreeStoreStepsOnRedis: with the Redis store as queue and
-// ownership store, one change that reaches Teams costs three round trips to
-// Redis once claimed: the user's records and the account's (OwnedFor), the
-// record before the call, and the record and the completion after it
-// (CompleteOwned); it used to cost five. What they store is what the
-// separate steps stored.
+// TestWriteTakesThreeStoreStepsOnRedis: with the Redis store as queue,
+// mapping and ownership store, one change that reaches Teams costs three
+// round trips to Redis once claimed: the user's records and the account's
+// (OwnedFor), the record before the call, and the record and the
+// completion after it (CompleteOwned). The mapping came with the claim. It
+// used to cost six. What they store is what the separate steps stored.
 func TestWriteTakesThreeStoreStepsOnRedis(t *testing.T) {
 	srv := redistest.Start(t)
 	st, err := redisstore.Open(t.Context(), srv.URL())
@@ -28,7 +29,13 @@ func TestWriteTakesThreeStoreStepsOnRedis(t *testing.T) {
 	t.Cleanup(func() { st.Close() })
 	pub := &publisher{}
 	now := time.Now()
-	e := &bridge.Engine{Queue: st, Owners: st, Resolver: resolver{}, Publisher: pub,
+	const entra = "fa8bf3dc-eca7-46b7-bad1-db199b62afc3"
+	for _, u := range []string{"U0WARMUP1", "U024BE7LH"} {
+		if err := st.SetMapping(t.Context(), bridge.Mapping{SlackUserID: u, EntraID: entra, Source: bridge.SourceAdmin, FoundAt: now}, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := &bridge.Engine{Queue: st, Owners: st, Resolver: mapping.New(st, mapping.Options{}), Publisher: pub,
 		Now: func() time.Time { return now }, Jitter: func() float64 { return 0 }, Lease: 30 * time.Second}
 	trips := &roundTrips{}
 	st.Client().AddHook(trips)
@@ -54,9 +61,7 @@ func TestWriteTakesThreeStoreStepsOnRedis(t *testing.T) {
 	if n := trips.n.Load(); n != 3 {
 		t.Errorf("%d round trips to Redis for one change, want 3: %v", n, trips.names)
 	}
-	// Both users map to one account (the test's resolver): the second's
-	// record took it over.
-	const entra = "fa8bf3dc-eca7-46b7-bad1-db199b62afc3"
+	// Both users map to one account: the second's record took it over.
 	o, ok, err := st.GetOwned(context.Background(), entra)
 	if err != nil || !ok || o.Content != "Lunch" || o.SlackUserID != c.UserID || o.WrittenAt.IsZero() {
 		t.Errorf("owned record = %+v, %v, %v; want the bridge's Lunch, written", o, ok, err)

@@ -67,7 +67,7 @@ func (e *Engine) Process(ctx context.Context, j Job) {
 		complete(nil)
 		return
 	}
-	entra, err := e.Resolver.Resolve(ctx, j.UserID)
+	entra, err := e.resolve(ctx, j)
 	if errors.Is(err, ErrSkipped) || errors.Is(err, ErrUnmapped) {
 		// No account any more (mapping removed, account disabled, user
 		// not mirrored): clear what the bridge wrote where it wrote it.
@@ -100,6 +100,15 @@ func (e *Engine) Process(ctx context.Context, j Job) {
 		return
 	}
 	e.apply(ctx, log, j, entra, owned, complete)
+}
+
+// resolve returns the Entra id of the job's user, from the mapping the claim
+// read when the resolver can take it (one store read fewer).
+func (e *Engine) resolve(ctx context.Context, j Job) (string, error) {
+	if rr, ok := e.Resolver.(ReadResolver); ok && j.Mapping != nil {
+		return rr.ResolveRead(ctx, j.UserID, j.Mapping)
+	}
+	return e.Resolver.Resolve(ctx, j.UserID)
 }
 
 // ownedFor returns the owned records of a Slack user and the record of the

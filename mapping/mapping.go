@@ -78,7 +78,10 @@ type Resolver struct {
 	wg        sync.WaitGroup
 }
 
-var _ bridge.Resolver = (*Resolver)(nil)
+var (
+	_ bridge.Resolver     = (*Resolver)(nil)
+	_ bridge.ReadResolver = (*Resolver)(nil)
+)
 
 // New returns a Resolver that reads and writes mappings in store.
 func New(store bridge.MappingStore, o Options) *Resolver {
@@ -111,6 +114,19 @@ func (r *Resolver) Resolve(ctx context.Context, slackUserID string) (string, err
 	if err != nil {
 		return "", err
 	}
+	return r.resolve(ctx, slackUserID, m, ok)
+}
+
+// ResolveRead is Resolve with the mapping read already (bridge.ReadResolver);
+// a mapping read from another store than the resolver's is read again.
+func (r *Resolver) ResolveRead(ctx context.Context, slackUserID string, read *bridge.MappingRead) (string, error) {
+	if read == nil || read.From == nil || any(read.From) != any(r.store) {
+		return r.Resolve(ctx, slackUserID)
+	}
+	return r.resolve(ctx, slackUserID, read.Mapping, read.Found)
+}
+
+func (r *Resolver) resolve(ctx context.Context, slackUserID string, m bridge.Mapping, ok bool) (string, error) {
 	now := r.o.Now()
 	if ok {
 		switch m.Source {

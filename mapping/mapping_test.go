@@ -466,3 +466,42 @@ func TestNegativeTTLSet(t *testing.T) {
 		t.Fatalf("the miss was not looked for again after 10m")
 	}
 }
+
+// TestResolveReadTrustsOnlyItsOwnStore: a mapping read with a claim stands
+// in for the resolver's own read only when it came from the resolver's
+// store; one read from another store (another namespace, say) is read
+// again, and "none found" there runs discovery as Resolve would.
+func TestResolveReadTrustsOnlyItsOwnStore(t *testing.T) {
+	r, st, dir, f, c := setup(t)
+	ctx := context.Background()
+	other, err := embedded.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	admin := bridge.Mapping{SlackUserID: "UUPN00001", EntraID: idB, Source: bridge.SourceAdmin, FoundAt: c.now()}
+	if err := st.SetMapping(ctx, admin, c.now()); err != nil {
+		t.Fatal(err)
+	}
+	// From the resolver's store: taken as read, with no lookup or read.
+	read := &bridge.MappingRead{From: st, Found: true, Mapping: bridge.Mapping{SlackUserID: "UUPN00001", EntraID: idD, Source: bridge.SourceAdmin, FoundAt: c.now()}}
+	if got, err := r.ResolveRead(ctx, "UUPN00001", read); err != nil || got != idD {
+		t.Fatalf("ResolveRead from its own store = %q, %v; want the mapping read (%s)", got, err, idD)
+	}
+	// From another store: the resolver reads its own (the admin's idB).
+	read.From = other
+	if got, err := r.ResolveRead(ctx, "UUPN00001", read); err != nil || got != idB {
+		t.Fatalf("ResolveRead from another store = %q, %v; want the resolver's own mapping %s", got, err, idB)
+	}
+	// None found in its own store: discovery, as Resolve.
+	none := &bridge.MappingRead{From: st}
+	if got, err := r.ResolveRead(ctx, "UMAIL0001", none); err != nil || got != idB {
+		t.Fatalf("ResolveRead of no mapping = %q, %v; want discovery's %s", got, err, idB)
+	}
+	if dir.calls+f.count() == 0 {
+		t.Fatal("no lookup for a user with no mapping")
+	}
+	if got, err := r.ResolveRead(ctx, "UUPN00001", nil); err != nil || got != idB {
+		t.Fatalf("ResolveRead with nothing read = %q, %v; want %s", got, err, idB)
+	}
+}

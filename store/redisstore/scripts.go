@@ -64,8 +64,10 @@ end
 return 'accepted'
 `)
 
-// claimScript: KEYS due; ARGV clock, leaseMs, max, tokenBase, userKeyPrefix.
-// The lease runs until Redis's clock reads now+lease.
+// claimScript: KEYS due, mappings; ARGV clock, leaseMs, max, tokenBase,
+// userKeyPrefix. The lease runs until Redis's clock reads now+lease. Each
+// claimed user comes with its mapping (empty for none), which the worker
+// resolves next.
 // A lease token still in place belongs to a worker that never recorded an
 // outcome (it crashed, or its lease ran out mid-call): its Graph call may
 // have changed Teams, so the recorded applied state is dropped and the next
@@ -88,7 +90,9 @@ for i, id in ipairs(ids) do
     local tok = ARGV[4] .. '-' .. i
     redis.call('ZADD', KEYS[1], deadline, id)
     redis.call('HSET', k, 'tok', tok)
-    out[#out + 1] = {id, tok, v[1], v[2] or '0', v[3] or '', v[4] or '0', v[5] or '', v[7] or '', v[8] or ''}
+    local m = false
+    if KEYS[2] then m = redis.call('HGET', KEYS[2], id) end
+    out[#out + 1] = {id, tok, v[1], v[2] or '0', v[3] or '', v[4] or '0', v[5] or '', v[7] or '', v[8] or '', m or ''}
   end
 end
 return out

@@ -305,7 +305,7 @@ func (s *Store) Claim(ctx context.Context, now time.Time, lease time.Duration, m
 	if err != nil {
 		return nil, err
 	}
-	res, err := claimScript.Run(ctx, s.rdb, []string{s.dueKey()},
+	res, err := claimScript.Run(ctx, s.rdb, []string{s.dueKey(), s.mappingsKey()},
 		s.clock(now), msCeilDur(lease), max, base, s.userPrefix(),
 	).Slice()
 	if err != nil {
@@ -314,7 +314,7 @@ func (s *Store) Claim(ctx context.Context, now time.Time, lease time.Duration, m
 	jobs := make([]bridge.Job, 0, len(res))
 	for _, r := range res {
 		f, ok := r.([]any)
-		if !ok || len(f) != 9 {
+		if !ok || len(f) != 10 {
 			return nil, fmt.Errorf("redis claim: unexpected reply %T", r)
 		}
 		str := func(i int) string { v, _ := f[i].(string); return v }
@@ -333,6 +333,13 @@ func (s *Store) Claim(ctx context.Context, now time.Time, lease time.Duration, m
 		}
 		if j.Attempts, err = strconv.Atoi(str(5)); err != nil {
 			return nil, fmt.Errorf("redis claim %s: attempts: %w", j.UserID, err)
+		}
+		j.Mapping = &bridge.MappingRead{From: s}
+		if m := str(9); m != "" {
+			j.Mapping.Found = true
+			if json.Unmarshal([]byte(m), &j.Mapping.Mapping) != nil {
+				j.Mapping = nil // resolving reads it again, and fails this user alone
+			}
 		}
 		jobs = append(jobs, j)
 	}
