@@ -132,13 +132,8 @@ func TestPresenceBatcherCoalesces(t *testing.T) {
 // their answers serve later reads until the bridge calls the account, or
 // until presenceTTL.
 func TestPresenceBatcherReadsAhead(t *testing.T) {
-	var clock sync.Mutex
-	now := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
-	at := func() time.Time {
-		clock.Lock()
-		defer clock.Unlock()
-		return now
-	}
+	clk := &stepClock{t: time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)}
+	at := clk.now
 	r := &readerLog{shows: map[string]string{}}
 	var next upcomingList
 	for i := range 2 * MaxPresenceBatch {
@@ -192,9 +187,7 @@ func TestPresenceBatcherReadsAhead(t *testing.T) {
 		t.Errorf("second call = %v…, want u0003 first and no account still read ahead", calls[1][:3])
 	}
 	// presenceTTL later, nothing read ahead serves.
-	clock.Lock()
-	now = now.Add(presenceTTL)
-	clock.Unlock()
+	clk.add(presenceTTL)
 	read("u0004", time.Time{})
 	if n := len(r.log()); n != 3 {
 		t.Errorf("%d calls; a read ahead older than presenceTTL served", n)
@@ -210,6 +203,24 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// stepClock is a clock that the test moves.
+type stepClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *stepClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *stepClock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
 }
 
 // upcomingVar is an Upcoming whose queue the test sets between reads.
@@ -238,13 +249,8 @@ func (u *upcomingVar) UpcomingAccounts(_ context.Context, _ time.Time, max int) 
 func TestPresenceReadAheadMakesRoom(t *testing.T) {
 	r := &readerLog{shows: map[string]string{}}
 	up := &upcomingVar{}
-	var clock sync.Mutex
-	now := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
-	at := func() time.Time {
-		clock.Lock()
-		defer clock.Unlock()
-		return now
-	}
+	clk := &stepClock{t: time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)}
+	at := clk.now
 	b := &presenceBatcher{reader: r, window: 0, timeout: time.Minute, upcoming: up, now: at, sleep: func(time.Duration) {}}
 	read := func(id string) {
 		t.Helper()
@@ -271,9 +277,7 @@ func TestPresenceReadAheadMakesRoom(t *testing.T) {
 	for k, block := range blocks {
 		up.set(block)
 		read(fmt.Sprintf("x%d", k))
-		clock.Lock()
-		now = now.Add(time.Second)
-		clock.Unlock()
+		clk.add(time.Second)
 	}
 	if n := len(r.log()); n != len(blocks) {
 		t.Fatalf("%d calls for %d reads of accounts not read ahead", n, len(blocks))

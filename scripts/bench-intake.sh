@@ -4,14 +4,15 @@
 # loopback HTTP to the bridge's intake (Redis store, embedded store) and to
 # the floors (signature check and one Redis SET; one bbolt Put with fsync;
 # bbolt's DB.Batch), open loop at fixed rates and saturated with 32 (the
-# targets) and 64 requests in flight. It draws docs/bench/intake-latency.png
-# and writes its section of BENCHMARKS.md between the <!-- intake --> markers
-# (about three minutes on 2 cores).
+# targets) and 64 requests in flight, five rounds of every server in turn. It
+# draws docs/bench/intake-latency.png and writes its section of BENCHMARKS.md
+# between the <!-- intake --> markers (about six minutes on 2 cores).
 #
 #   scripts/bench-intake.sh
 #
 # STATUSBRIDGE_BENCH_RATES (default 500,1000,2000,4000), STATUSBRIDGE_BENCH_SECONDS
-# (per phase, default 3) and STATUSBRIDGE_BENCH_INFLIGHT (default 32,64) change the run.
+# (per phase, default 3), STATUSBRIDGE_BENCH_INFLIGHT (default 32,64) and
+# STATUSBRIDGE_BENCH_ROUNDS (saturation rounds, default 5) change the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,9 +30,18 @@ sat = [r.get("in_flight", 32) for r in rows if r["offered"] == 0]
 judged = sat[0] if sat else 32
 def get(target, offered):
     for r in rows:
-        if r["target"] == target and r["offered"] == offered and (offered > 0 or r.get("in_flight", 32) == judged):
+        if r["target"] == target and r["offered"] == offered and offered > 0:
             return r
     return None
+def sat_rounds(target):
+    # The saturation rounds at the judged number in flight, by round.
+    return {r.get("round", 1): r for r in rows
+            if r["target"] == target and r["offered"] == 0 and r.get("in_flight", 32) == judged}
+def median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+rounds = max([r.get("round", 1) for r in rows if r["offered"] == 0] or [1])
 rates = sorted({r["offered"] for r in rows if r["offered"] > 0})
 p99_at = 2000 if 2000 in rates else rates[len(rates) // 2]
 def ratio(a, b):
@@ -55,17 +65,29 @@ print("- floor-redis: Go net/http, the HMAC check, one Redis `SET` per event.")
 print("- floor-bolt: the HMAC check, one bbolt `Put` committed and fsynced per event, the file kept open.")
 print("- floor-bolt-batch: the same through bbolt's `DB.Batch` (commits coalesced, up to 10 ms wait).")
 print()
+print(f"Saturation runs {rounds} rounds of every server in turn at each number in flight; a saturation ratio is the median")
+print("of the rounds' ratios (each round's two phases run a few seconds apart), with the medians of each server's")
+print("figures beside it and the rounds' lowest and highest ratio.")
+print()
 print(f"| store | floor | saturation throughput ({judged} in flight), bridge / floor | CPU per event at saturation, bridge / floor | "
       f"p99 ack latency at {p99_at:g} ev/s, bridge / floor |")
 print("|---|---|---|---|---|")
 for store, bridge, floors in (("redis", "bridge-redis", ["floor-redis"]), ("embedded", "bridge-embedded", ["floor-bolt", "floor-bolt-batch"])):
-    bs, bl = get(bridge, 0), get(bridge, p99_at)
+    bs, bl = sat_rounds(bridge), get(bridge, p99_at)
     for f in floors:
-        fs, fl = get(f, 0), get(f, p99_at)
-        if not (bs and fs and bl and fl):
+        fs, fl = sat_rounds(f), get(f, p99_at)
+        both = sorted(set(bs) & set(fs))
+        if not (both and bl and fl):
             continue
-        print(f"| {store} | {f} | **{ratio(bs['throughput'], fs['throughput'])}×** ({bs['throughput']:,.0f} / {fs['throughput']:,.0f} ev/s) "
-              f"| **{ratio(bs['cpu_per_event_ms'], fs['cpu_per_event_ms'])}×** ({bs['cpu_per_event_ms']:.3f} / {fs['cpu_per_event_ms']:.3f} ms) "
+        def summary(key, fmt):
+            rs = [bs[k][key] / fs[k][key] for k in both if fs[k][key]]
+            if not rs:
+                return "n/a"
+            b, fl_ = median([bs[k][key] for k in both]), median([fs[k][key] for k in both])
+            spread = f", rounds {min(rs):.2f}–{max(rs):.2f}" if len(rs) > 1 else ""
+            return f"**{median(rs):.2f}×** ({fmt(b)} / {fmt(fl_)}{spread})"
+        print(f"| {store} | {f} | {summary('throughput', lambda v: f'{v:,.0f} ev/s')} "
+              f"| {summary('cpu_per_event_ms', lambda v: f'{v:.3f} ms')} "
               f"| **{ratio(bl['p99_ms'], fl['p99_ms'])}×** ({bl['p99_ms']:.2f} / {fl['p99_ms']:.2f} ms) |")
 print()
 print("Targets: saturation throughput ≥ 1.0× the floor, CPU per event ≤ 1.5× the floor's, p99 at 2,000 ev/s ≤ 2× the floor's.")
@@ -75,14 +97,14 @@ print()
 print("| server | offered (ev/s) | acked (ev/s) | p50 (ms) | p99 (ms) | max (ms) | CPU per event (ms) | AOF per event (bytes) | failed |")
 print("|---|---|---|---|---|---|---|---|---|")
 for r in rows:
-    off = f"{r['offered']:,.0f}" if r["offered"] > 0 else f"saturation ({r.get('in_flight', 32)} in flight)"
+    off = f"{r['offered']:,.0f}" if r["offered"] > 0 else f"saturation ({r.get('in_flight', 32)} in flight), round {r.get('round', 1)}"
     aof = f"{r.get('aof_bytes_per_event', 0):,.0f}" if r["store"] == "redis" else "–"
     print(f"| {r['target']} | {off} | {r['throughput']:,.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['max_ms']:.2f} "
           f"| {r['cpu_per_event_ms']:.3f} | {aof} | {r['failed']} |")
 print()
 print("![p99 ack latency against offered load](docs/bench/intake-latency.png)")
 print()
-print("Run `scripts/bench-intake.sh` to measure again (about three minutes).")
+print("Run `scripts/bench-intake.sh` to measure again (about six minutes).")
 print("<!-- /intake -->")
 PY
 )"

@@ -32,11 +32,14 @@ type Result struct {
 	// Offered is the offered rate in events per second; 0 for saturation.
 	Offered float64 `json:"offered"`
 	// InFlight is the number of requests kept in flight at saturation.
-	InFlight int     `json:"in_flight,omitempty"`
-	Sent     int     `json:"sent"`
-	Acked    int     `json:"acked"`
-	Failed   int     `json:"failed"`
-	Seconds  float64 `json:"seconds"`
+	InFlight int `json:"in_flight,omitempty"`
+	// Round numbers the saturation phases, which run several rounds of
+	// every server in turn (from 1; 0 for an open-loop phase).
+	Round   int     `json:"round,omitempty"`
+	Sent    int     `json:"sent"`
+	Acked   int     `json:"acked"`
+	Failed  int     `json:"failed"`
+	Seconds float64 `json:"seconds"`
 	// Throughput is acknowledged events per second.
 	Throughput float64 `json:"throughput"`
 	P50ms      float64 `json:"p50_ms"`
