@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"time"
@@ -50,6 +51,10 @@ type presenceBatcher struct {
 	waiting map[string][]chan presenceResult
 	order   []string
 	running bool
+	// closed is when the shared Graph budget refused the last call until
+	// (a full window, a penalty): until then reads are refused at once,
+	// without asking the store for the accounts due next or the limiter.
+	closed time.Time
 }
 
 type presenceAhead struct {
@@ -135,8 +140,22 @@ func (b *presenceBatcher) loop() {
 			delete(b.waiting, id)
 		}
 		b.mu.Unlock()
+		if err := b.refused(); err != nil {
+			for _, cs := range chans {
+				for _, c := range cs {
+					c <- presenceResult{err: err}
+				}
+			}
+			continue
+		}
 		extra := b.upcomingIDs(ids)
 		got, err := b.call(append(ids, extra...))
+		var later *RetryLaterError
+		if errors.As(err, &later) && later.After > 0 && errors.Is(err, errLimiterWait) {
+			b.mu.Lock()
+			b.closed = b.now().Add(later.After)
+			b.mu.Unlock()
+		}
 		for id, cs := range chans {
 			content, known := got[id]
 			for _, c := range cs {
@@ -147,6 +166,21 @@ func (b *presenceBatcher) loop() {
 			b.keep(extra, got)
 		}
 	}
+}
+
+// refused is the error of a read while the shared Graph budget is closed
+// (closed), nil otherwise. The workers wait as they would for a refusal of
+// the limiter, which this stands for: while a window is full or a penalty
+// runs, reads come back every few milliseconds, and each would cost a
+// store query for the accounts due next and a call to the limiter.
+func (b *presenceBatcher) refused() error {
+	b.mu.Lock()
+	left := b.closed.Sub(b.now())
+	b.mu.Unlock()
+	if left <= 0 {
+		return nil
+	}
+	return &RetryLaterError{After: left, Reason: "waiting for the shared Graph rate", Err: errLimiterWait}
 }
 
 func (b *presenceBatcher) call(ids []string) (map[string]string, error) {

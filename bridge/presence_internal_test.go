@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -299,5 +300,92 @@ func TestPresenceReadAheadMakesRoom(t *testing.T) {
 	read(blocks[0][7])
 	if n := len(r.log()); n != len(blocks)+1 {
 		t.Errorf("%d calls; the oldest read ahead should have made room", n)
+	}
+}
+
+// fullWindow is a Limiter whose window is full until a time: Wait refuses
+// with how long is left, as the stores' limiters do when a caller's
+// deadline comes first.
+type fullWindow struct {
+	clk   *stepClock
+	until time.Time
+	mu    sync.Mutex
+	waits int
+}
+
+func (l *fullWindow) Wait(context.Context) error {
+	l.mu.Lock()
+	l.waits++
+	l.mu.Unlock()
+	if left := l.until.Sub(l.clk.now()); left > 0 {
+		return &ThrottledError{RetryAfter: left}
+	}
+	return nil
+}
+
+func (l *fullWindow) Penalize(context.Context, time.Duration) error { return nil }
+
+func (l *fullWindow) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.waits
+}
+
+// countingUpcoming counts the store queries for the accounts due next.
+type countingUpcoming struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (u *countingUpcoming) UpcomingAccounts(context.Context, time.Time, int) ([]string, error) {
+	u.mu.Lock()
+	u.n++
+	u.mu.Unlock()
+	return []string{"next1", "next2"}, nil
+}
+
+func (u *countingUpcoming) count() int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.n
+}
+
+// TestPresenceReadsWaitForAClosedBudget: once the shared Graph budget
+// refused a read until a time, reads until then are refused at once with
+// what is left, without asking the store or the limiter again; after it,
+// reads go.
+func TestPresenceReadsWaitForAClosedBudget(t *testing.T) {
+	clk := &stepClock{t: time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)}
+	lim := &fullWindow{clk: clk, until: clk.now().Add(12 * time.Second)}
+	up := &countingUpcoming{}
+	r := &readerLog{shows: map[string]string{"a": "A", "b": "B", "c": "C"}}
+	b := &presenceBatcher{reader: r, limiter: lim, window: 0, timeout: time.Minute, upcoming: up, now: clk.now, sleep: func(time.Duration) {}}
+	read := func(id string) error {
+		t.Helper()
+		_, _, err := b.read(context.Background(), id, time.Time{})
+		return err
+	}
+	var later *RetryLaterError
+	if err := read("a"); !errors.As(err, &later) || later.After != 12*time.Second {
+		t.Fatalf("first read = %v, want to try again in 12 s", err)
+	}
+	clk.add(2 * time.Second)
+	for _, id := range []string{"b", "c"} {
+		if err := read(id); !errors.As(err, &later) || later.After != 10*time.Second || !errors.Is(err, errLimiterWait) {
+			t.Fatalf("read %s while the budget is closed = %v, want to try again in 10 s", id, err)
+		}
+	}
+	if n, q := lim.count(), up.count(); n != 1 || q != 1 {
+		t.Errorf("%d limiter waits and %d store queries for three reads in a closed budget, want 1 and 1", n, q)
+	}
+	if n := len(r.log()); n != 0 {
+		t.Errorf("%d presence calls while the budget was closed", n)
+	}
+	clk.add(10 * time.Second)
+	if err := read("b"); err != nil {
+		t.Fatalf("read after the budget opened: %v", err)
+	}
+	if n := len(r.log()); n != 1 {
+		t.Errorf("%d presence calls after the budget opened, want 1", n)
 	}
 }
