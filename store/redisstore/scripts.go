@@ -302,18 +302,6 @@ redis.call('HDEL', KEYS[1], ARGV[1])
 return 1
 `)
 
-// ownedByScript: KEYS owned, ownedBy; returns the records indexed under one Slack user.
-var ownedByScript = redis.NewScript(`
-local ids = redis.call('SMEMBERS', KEYS[2])
-if #ids == 0 then return {} end
-local out = {}
-local vals = redis.call('HMGET', KEYS[1], unpack(ids))
-for i, v in ipairs(vals) do
-  if v then out[#out + 1] = v end
-end
-return out
-`)
-
 // ownedForScript: KEYS owned, ownedBy; ARGV entraID. The record of one
 // Entra account (false when none), then the records indexed under one
 // Slack user.

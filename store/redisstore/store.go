@@ -664,21 +664,11 @@ func (s *Store) GetOwned(ctx context.Context, entraID string) (bridge.Owned, boo
 	return o, true, nil
 }
 
-// OwnedBy lists the owned records of one Slack user, in one round trip.
+// OwnedBy lists the owned records of one Slack user, in one round trip:
+// OwnedFor with no account (no record has an empty Entra id).
 func (s *Store) OwnedBy(ctx context.Context, slackUserID string) ([]bridge.Owned, error) {
-	res, err := ownedByScript.Run(ctx, s.rdb, []string{s.ownedKey(), s.ownedByPrefix() + slackUserID}).StringSlice()
-	if err != nil {
-		return nil, fmt.Errorf("redis owned by: %w", err)
-	}
-	out := make([]bridge.Owned, 0, len(res))
-	for _, v := range res {
-		var o bridge.Owned
-		if err := json.Unmarshal([]byte(v), &o); err != nil {
-			return nil, fmt.Errorf("redis owned by %s: %w", slackUserID, err)
-		}
-		out = append(out, o)
-	}
-	return out, nil
+	records, _, err := s.OwnedFor(ctx, slackUserID, "")
+	return records, err
 }
 
 // OwnedFor is OwnedBy(slackUserID) and GetOwned(entraID) in one round
