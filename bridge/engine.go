@@ -99,6 +99,12 @@ type Engine struct {
 	// RecordTimeout bounds each store write of an outcome (default 5 s); it
 	// starts when the write does, however long the Graph call took.
 	RecordTimeout time.Duration
+	// Settle is how long a worker keeps a user after a Teams call that got
+	// no answer (ErrUnanswered, or a timeout) before it lets the user go,
+	// so that a newer change, which is due at once, is not sent before
+	// Graph applies the late call and then overwritten by it (default 1 s,
+	// at most a sixth of the lease).
+	Settle time.Duration
 	// Grace is how long work in flight may go on after Run's context ends
 	// (default: until it finishes, bounded by the lease).
 	Grace time.Duration
@@ -143,6 +149,10 @@ func (e *Engine) init() {
 		if e.RecordTimeout <= 0 {
 			e.RecordTimeout = 5 * time.Second
 		}
+		if e.Settle <= 0 {
+			e.Settle = time.Second
+		}
+		e.Settle = min(e.Settle, e.Lease/6)
 		if e.HeldRecheck <= 0 {
 			e.HeldRecheck = 10 * time.Minute
 		}
@@ -332,12 +342,30 @@ func (e *Engine) fail(ctx context.Context, log *slog.Logger, j Job, err error, g
 		e.record(ctx, log, func(rec context.Context) error { return e.Queue.Park(rec, j, d.Reason, now) })
 	default:
 		count("transient")
+		if graph && unanswered(err) {
+			// The call may still land in Teams; a newer change sent at once
+			// could land before it and be overwritten.
+			e.settle(ctx)
+		}
 		// Log when the error changes, not on every attempt.
 		if d.Reason != j.LastError {
 			log.WarnContext(ctx, "update failed; will retry", "err", d.Reason, "attempt", d.Attempts, "after", d.After)
 		}
 		e.record(ctx, log, func(rec context.Context) error { return e.Queue.Retry(rec, j, now.Add(d.After), d.Attempts, d.Reason) })
 	}
+}
+
+// unanswered reports whether err is a failed call that got no answer.
+func unanswered(err error) bool {
+	return errors.Is(err, ErrUnanswered) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// settle waits Settle while the worker still holds the user's lease; it
+// outlasts ctx (often the call's expired deadline) but not the lease.
+func (e *Engine) settle(ctx context.Context) {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.Settle)
+	defer cancel()
+	<-sctx.Done()
 }
 
 // record runs one store write with its own deadline, so that an outcome is

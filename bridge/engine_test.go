@@ -252,3 +252,55 @@ func TestFutureEventDoesNotFreezeTheUser(t *testing.T) {
 		t.Fatalf("calls %+v: the real change after a future-dated one never reached Teams", f.pub.calls)
 	}
 }
+
+// TestUnansweredCallHoldsTheUserASettle: a Teams call that got no answer
+// may still land; a newer change waits Settle after it before it is sent,
+// so that the late call cannot overwrite it. A call Graph answered with a
+// failure is not waited for.
+func TestUnansweredCallHoldsTheUserASettle(t *testing.T) {
+	const settle = 300 * time.Millisecond
+	for _, tc := range []struct {
+		name string
+		err  error
+		wait bool
+	}{
+		{"timed out", &bridge.TransientError{Reason: "graph setStatusMessage: timed out", Err: context.DeadlineExceeded}, true},
+		{"connection broke", &bridge.TransientError{Reason: "graph setStatusMessage: network error", Err: bridge.ErrUnanswered}, true},
+		{"503", &bridge.TransientError{Reason: "graph 503"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, resolver{})
+			f.e.Settle = settle
+			if !tc.wait {
+				f.e.Settle = time.Hour // capped at a sixth of the lease: 5 s
+			}
+			f.pub.errs = []error{tc.err}
+			f.submit(t, "Ev1", "In a meeting", f.now)
+			jobs, err := f.st.Claim(context.Background(), f.now, 30*time.Second, 1)
+			if err != nil || len(jobs) != 1 {
+				t.Fatalf("claim: %v %v", jobs, err)
+			}
+			// The person goes back to lunch while the call is out.
+			f.submit(t, "Ev2", "Lunch", f.now.Add(time.Second))
+			done := make(chan time.Duration, 1)
+			go func() {
+				start := time.Now()
+				f.e.Process(context.Background(), jobs[0])
+				done <- time.Since(start)
+			}()
+			var took time.Duration
+			select {
+			case took = <-done:
+			case <-time.After(4 * time.Second):
+				t.Fatal("Process still holds the user after 4 s")
+			}
+			if tc.wait && took < settle {
+				t.Fatalf("the user was let go %s after an unanswered call, want at least %s", took, settle)
+			}
+			// The newer change is due at once either way.
+			if n := f.step(t); n != 1 || f.pub.calls[len(f.pub.calls)-1].Content != "Lunch" {
+				t.Fatalf("after the failed call: %d claimed, calls %+v", n, f.pub.calls)
+			}
+		})
+	}
+}

@@ -1,9 +1,14 @@
 package bridge
 
 import (
+	"errors"
 	"fmt"
 	"time"
 )
+
+// ErrUnanswered marks a failed call that got no answer (it timed out, or the
+// connection broke after the request went out): Teams may still apply it.
+var ErrUnanswered = errors.New("no answer: the call may still be applied")
 
 // PermanentError is a failure that retrying will not fix (Graph 400, 403, 404).
 type PermanentError struct {

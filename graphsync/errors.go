@@ -92,7 +92,8 @@ func (c *Client) begin(ctx context.Context) (context.Context, *callInfo, context
 
 // classify turns the outcome of one call into bridge's typed errors:
 //   - 429: *bridge.ThrottledError with the Retry-After wait;
-//   - 408, 5xx, 401, network errors, timeouts: *bridge.TransientError;
+//   - 408, 5xx, 401, network errors, timeouts: *bridge.TransientError, and
+//     bridge.ErrUnanswered too when no answer came;
 //   - token failures: *bridge.TransientError wrapping *AuthError, because a
 //     credential fix makes them pass and users must not be parked for them;
 //   - any other 4xx (400, 403, 404, …): *bridge.PermanentError.
@@ -140,7 +141,8 @@ func (c *Client) classify(op string, err error, ci *callInfo) error {
 	case errors.Is(err, context.Canceled):
 		reason = "canceled"
 	}
-	return &bridge.TransientError{Reason: fmt.Sprintf("graph %s: %s: %s", op, reason, firstLine(err.Error())), Err: err}
+	// No answer came: Graph may still apply the call.
+	return &bridge.TransientError{Reason: fmt.Sprintf("graph %s: %s: %s", op, reason, firstLine(err.Error())), Err: errors.Join(err, bridge.ErrUnanswered)}
 }
 
 // permissionHint names the application permission a call needs.

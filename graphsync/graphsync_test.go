@@ -227,11 +227,27 @@ func throttled(want time.Duration) func(*testing.T, error) {
 	}
 }
 
+// transient: Graph answered with a failure, so the call was not applied.
 func transient(t *testing.T, err error) {
 	t.Helper()
 	var te *bridge.TransientError
 	if !errors.As(err, &te) {
 		t.Fatalf("err = %v, want TransientError", err)
+	}
+	if errors.Is(err, bridge.ErrUnanswered) {
+		t.Errorf("%v matches ErrUnanswered, but Graph answered", err)
+	}
+}
+
+// unanswered: no answer came, so Graph may still apply the call.
+func unanswered(t *testing.T, err error) {
+	t.Helper()
+	var te *bridge.TransientError
+	if !errors.As(err, &te) {
+		t.Fatalf("err = %v, want TransientError", err)
+	}
+	if !errors.Is(err, bridge.ErrUnanswered) {
+		t.Errorf("%v does not match ErrUnanswered", err)
 	}
 }
 
@@ -264,7 +280,24 @@ func TestNetworkErrorIsTransient(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = c.SetStatusMessage(context.Background(), alice, bridge.Message{Content: "x"})
-	transient(t, err)
+	unanswered(t, err)
+}
+
+// TestTimeoutIsUnanswered: a call that outlasts its deadline may still be
+// applied by Graph, and says so.
+func TestTimeoutIsUnanswered(t *testing.T) {
+	fg := start(t)
+	c := newClient(t, fg, Config{})
+	release := make(chan struct{})
+	defer close(release)
+	fg.SetStatusHook(func(string) { <-release })
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	err := c.SetStatusMessage(ctx, alice, bridge.Message{Content: "In a meeting"})
+	unanswered(t, err)
+	if !strings.Contains(err.Error(), "timed out") {
+		t.Errorf("err = %v, want it to say the call timed out", err)
+	}
 }
 
 func TestTokenOnlyForGraphHost(t *testing.T) {
