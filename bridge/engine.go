@@ -160,6 +160,11 @@ func (e *Engine) init() {
 			e.presence = &presenceBatcher{reader: e.Presence, limiter: e.Limiter, window: 20 * time.Millisecond,
 				timeout: max(e.Lease/3, 5*time.Second), observe: func(outcome string, err error) { e.Observer.PresenceRead(outcome) },
 				upcoming: e.Upcoming, now: e.Now}
+			// The replicas share their reads ahead when one store is
+			// both the queue of the accounts due next and the owners'.
+			if sh, ok := e.Upcoming.(SharedAhead); ok && e.Owners != nil && any(e.Owners) == any(e.Upcoming) {
+				e.presence.shared = sh
+			}
 		}
 	})
 }

@@ -20,6 +20,31 @@ type Upcoming interface {
 	UpcomingAccounts(ctx context.Context, now time.Time, max int) ([]string, error)
 }
 
+// SharedAhead keeps the presence reads made ahead of time in the store, so
+// that the replicas of a fleet share them: each account due next is read
+// ahead by one replica rather than by every replica (the Redis store).
+type SharedAhead interface {
+	// UpcomingUnread is UpcomingAccounts without the accounts that have a
+	// shared read or are being read by another replica; it marks those it
+	// returns as being read, for hold.
+	UpcomingUnread(ctx context.Context, now time.Time, max int, hold time.Duration) ([]string, error)
+	// KeepAhead shares what Teams showed for ids, read at at, for ttl; an
+	// id missing from shown is an account Graph did not return.
+	KeepAhead(ctx context.Context, ids []string, shown map[string]string, at time.Time, ttl time.Duration) error
+	// OwnedForAhead is OwnedReader's OwnedFor with the shared read of
+	// entraID, nil when there is none (or it is still being read).
+	OwnedForAhead(ctx context.Context, slackUserID, entraID string) (records []Owned, own Owned, ahead *AheadRead, err error)
+}
+
+// AheadRead is a presence read made ahead of time, by any replica.
+type AheadRead struct {
+	Content string
+	// Known is false when Graph did not return the account.
+	Known bool
+	// At is when the read was made, on the clock of the replica that made it.
+	At time.Time
+}
+
 // presenceTTL is how long a presence read ahead of time may stand in for a
 // read at the moment of writing. A burst of N changes then costs about
 // N/650 reads; a message a person typed in Teams within this window before
@@ -42,7 +67,11 @@ type presenceBatcher struct {
 	// upcoming, when set, fills each call up to MaxPresenceBatch with the
 	// accounts of the users due next; their answers are kept for presenceTTL.
 	upcoming Upcoming
-	now      func() time.Time
+	// shared, when set, takes the place of upcoming: the accounts due next
+	// come without those another replica read ahead, and what this one
+	// reads ahead is shared with the others.
+	shared SharedAhead
+	now    func() time.Time
 	// sleep waits out the batching window (time.Sleep when nil).
 	sleep func(time.Duration)
 
@@ -80,14 +109,18 @@ const skewMargin = 5 * time.Second
 // did not return the account. A read ahead of time serves only when it is
 // younger than presenceTTL and newer than touched, the last call the bridge
 // made (or was about to make) to the account.
-func (b *presenceBatcher) read(ctx context.Context, entraID string, touched time.Time) (content string, known bool, err error) {
+// A read ahead of another replica's (shared, nil when none) serves the same way.
+func (b *presenceBatcher) read(ctx context.Context, entraID string, touched time.Time, shared *AheadRead) (content string, known bool, err error) {
+	if shared != nil && b.fresh(shared.At, touched) {
+		return shared.Content, shared.Known, nil
+	}
 	ch := make(chan presenceResult, 1)
 	b.mu.Lock()
 	if a, ok := b.ahead[entraID]; ok {
 		// A read ahead serves until the bridge calls the account (touched
 		// moves past it) or it is presenceTTL old: a user whose write had
 		// to wait for the Graph budget uses it when it comes back.
-		if b.now().Sub(a.at) < presenceTTL && a.at.After(touched.Add(skewMargin)) {
+		if b.fresh(a.at, touched) {
 			a.used = true
 			b.ahead[entraID] = a
 			b.mu.Unlock()
@@ -113,6 +146,12 @@ func (b *presenceBatcher) read(ctx context.Context, entraID string, touched time
 	case <-ctx.Done():
 		return "", false, ctx.Err()
 	}
+}
+
+// fresh says whether a read made at at may stand in for a read now, for an
+// account the bridge last called at touched.
+func (b *presenceBatcher) fresh(at, touched time.Time) bool {
+	return b.now().Sub(at) < presenceTTL && at.After(touched.Add(skewMargin))
 }
 
 // loop makes calls while reads wait, then ends. It waits the batching
@@ -148,8 +187,7 @@ func (b *presenceBatcher) loop() {
 			}
 			continue
 		}
-		extra := b.upcomingIDs(ids)
-		got, err := b.call(append(ids, extra...))
+		got, extra, err := b.call(ids)
 		var later *RetryLaterError
 		if errors.As(err, &later) && later.After > 0 && errors.Is(err, errLimiterWait) {
 			b.mu.Lock()
@@ -183,32 +221,51 @@ func (b *presenceBatcher) refused() error {
 	return &RetryLaterError{After: left, Reason: "waiting for the shared Graph rate", Err: errLimiterWait}
 }
 
-func (b *presenceBatcher) call(ids []string) (map[string]string, error) {
+// call makes one read for ids, filled up with the accounts due next
+// (extra) once the Graph budget let the call go.
+func (b *presenceBatcher) call(ids []string) (got map[string]string, extra []string, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
 	defer cancel()
 	landed, err := waitTurn(ctx, b.limiter)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	got, err := b.reader.StatusMessages(ctx, ids)
+	extra = b.upcomingIDs(ids)
+	all := append(append(make([]string, 0, len(ids)+len(extra)), ids...), extra...)
+	at := b.now()
+	got, err = b.reader.StatusMessages(ctx, all)
 	landed(err)
 	if b.observe != nil {
 		b.observe(graphOutcome(err), err)
 	}
-	return got, err
+	if err == nil && b.shared != nil && len(extra) > 0 {
+		sctx, scancel := context.WithTimeout(context.Background(), 2*time.Second)
+		// When this fails, the other replicas read these accounts
+		// themselves once the marks of this read run out.
+		_ = b.shared.KeepAhead(sctx, all, got, at, presenceTTL)
+		scancel()
+	}
+	return got, extra, err
 }
 
 // upcomingIDs returns the accounts of users due next that are not among ids
 // and not read ahead already, to fill a call up to MaxPresenceBatch.
 func (b *presenceBatcher) upcomingIDs(ids []string) []string {
 	room := MaxPresenceBatch - len(ids)
-	if b.upcoming == nil || room <= 0 {
+	if (b.upcoming == nil && b.shared == nil) || room <= 0 {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	now := b.now()
-	next, err := b.upcoming.UpcomingAccounts(ctx, now, MaxPresenceBatch)
+	var next []string
+	var err error
+	if b.shared != nil {
+		// Marked as being read for as long as the call may take.
+		next, err = b.shared.UpcomingUnread(ctx, now, room, b.timeout)
+	} else {
+		next, err = b.upcoming.UpcomingAccounts(ctx, now, MaxPresenceBatch)
+	}
 	if err != nil {
 		return nil
 	}

@@ -98,3 +98,85 @@ func (r *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 		return next(ctx, cmds)
 	}
 }
+
+// countingPresence is a Teams where nobody set a message, counting the
+// presence reads and the accounts they asked for.
+type countingPresence struct {
+	calls, ids atomic.Int64
+}
+
+func (p *countingPresence) StatusMessages(_ context.Context, ids []string) (map[string]string, error) {
+	p.calls.Add(1)
+	p.ids.Add(int64(len(ids)))
+	out := make(map[string]string, len(ids))
+	for _, id := range ids {
+		out[id] = ""
+	}
+	return out, nil
+}
+
+// TestReplicasShareReadsAhead: three replicas on one Redis work through a
+// burst of N changes. Each account due next is read ahead by one replica
+// and the others use that read, so the fleet makes about N/650 presence
+// reads, not the three times as many of replicas that each read ahead of
+// the same queue.
+func TestReplicasShareReadsAhead(t *testing.T) {
+	const n, replicas = 3000, 3
+	srv := redistest.Start(t)
+	now := time.Now()
+	var stores []*redisstore.Store
+	for range replicas {
+		st, err := redisstore.Open(t.Context(), srv.URL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		stores = append(stores, st)
+	}
+	st := stores[0]
+	for i := range n {
+		u := fmt.Sprintf("U%06d", i)
+		m := bridge.Mapping{SlackUserID: u, EntraID: fmt.Sprintf("fa8bf3dc-eca7-46b7-bad1-%012d", i), Source: bridge.SourceAdmin, FoundAt: now}
+		if err := st.SetMapping(t.Context(), m, now); err != nil {
+			t.Fatal(err)
+		}
+		c := bridge.Change{UserID: u, Status: bridge.Status{Text: "In a meeting"}, EventID: "Ev" + u, EventTime: now}
+		if _, err := st.Submit(t.Context(), c, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	presence := &countingPresence{}
+	pub := &publisher{}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{}, replicas)
+	for _, s := range stores {
+		e := &bridge.Engine{Queue: s, Owners: s, Upcoming: s, Presence: presence, Resolver: mapping.New(s, mapping.Options{}),
+			Publisher: pub, Workers: 8, Lease: 30 * time.Second}
+		go func() { _ = e.Run(ctx); done <- struct{}{} }()
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		pub.mu.Lock()
+		calls := len(pub.calls)
+		pub.mu.Unlock()
+		if calls >= n {
+			break
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("%d of %d changes written after a minute", calls, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	for range replicas {
+		<-done
+	}
+	reads, asked := presence.calls.Load(), presence.ids.Load()
+	t.Logf("%d presence reads asking for %d accounts, for %d changes on %d replicas", reads, asked, n, replicas)
+	// N/650 reads, a quarter more for the reads the workers make while a
+	// read ahead of their account is still on its way, and a few.
+	if limit := int64(n/bridge.MaxPresenceBatch+1)*5/4 + 3; reads > limit {
+		t.Errorf("%d presence reads for %d changes on %d replicas, want at most %d (about N/650)", reads, n, replicas, limit)
+	}
+}

@@ -90,7 +90,7 @@ func (e *Engine) Process(ctx context.Context, j Job) {
 		return
 	}
 	// A mapping that moved leaves the bridge's message on the old account.
-	records, owned, err := e.ownedFor(ctx, j.UserID, entra)
+	records, owned, ahead, err := e.ownedFor(ctx, j.UserID, entra)
 	if err != nil {
 		e.fail(ctx, log, j, &TransientError{Reason: "store: " + err.Error(), Err: err}, false)
 		return
@@ -99,7 +99,7 @@ func (e *Engine) Process(ctx context.Context, j Job) {
 		e.fail(ctx, log, j, err, true)
 		return
 	}
-	e.apply(ctx, log, j, entra, owned, complete)
+	e.apply(ctx, log, j, entra, owned, ahead, complete)
 }
 
 // resolve returns the Entra id of the job's user, from the mapping the claim
@@ -113,31 +113,36 @@ func (e *Engine) resolve(ctx context.Context, j Job) (string, error) {
 
 // ownedFor returns the owned records of a Slack user and the record of the
 // account it is mapped to now (the zero record when there is none), in one
-// round trip when the store can (OwnedReader).
-func (e *Engine) ownedFor(ctx context.Context, userID, entra string) ([]Owned, Owned, error) {
+// round trip when the store can (OwnedReader), with the account's presence
+// read ahead by any replica when the store shares them (SharedAhead).
+func (e *Engine) ownedFor(ctx context.Context, userID, entra string) ([]Owned, Owned, *AheadRead, error) {
 	if e.Owners == nil {
-		return nil, Owned{}, nil
+		return nil, Owned{}, nil, nil
+	}
+	if e.presence != nil && e.presence.shared != nil {
+		return e.presence.shared.OwnedForAhead(ctx, userID, entra)
 	}
 	if r, ok := e.Owners.(OwnedReader); ok {
-		return r.OwnedFor(ctx, userID, entra)
+		records, own, err := r.OwnedFor(ctx, userID, entra)
+		return records, own, nil, err
 	}
 	records, err := e.Owners.OwnedBy(ctx, userID)
 	if err != nil {
-		return nil, Owned{}, err
+		return nil, Owned{}, nil, err
 	}
 	for _, o := range records {
 		if o.EntraID == entra {
-			return records, o, nil
+			return records, o, nil, nil
 		}
 	}
 	o, _, err := e.Owners.GetOwned(ctx, entra)
-	return records, o, err
+	return records, o, nil, err
 }
 
 // apply writes the rendered status to entra, unless Teams shows a message a
-// person set there. owned is the account's ownership record, as read
-// before (ownedFor).
-func (e *Engine) apply(ctx context.Context, log *slog.Logger, j Job, entra string, owned Owned, complete func(*Applied)) {
+// person set there. owned is the account's ownership record and ahead its
+// shared presence read ahead (nil when none), as read before (ownedFor).
+func (e *Engine) apply(ctx context.Context, log *slog.Logger, j Job, entra string, owned Owned, ahead *AheadRead, complete func(*Applied)) {
 	now := e.Now()
 	msg := Render(j.Desired.Status, now)
 	need, why := NeedsUpdate(j.Applied, entra, msg, now)
@@ -162,7 +167,7 @@ func (e *Engine) apply(ctx context.Context, log *slog.Logger, j Job, entra strin
 	}
 	if e.presence != nil && e.Owners != nil {
 		pctx, pend := e.span(ctx, SpanPresence, "entra_id", entra)
-		shown, known, err := e.presence.read(pctx, entra, owned.Touched)
+		shown, known, err := e.presence.read(pctx, entra, owned.Touched, ahead)
 		pend(err)
 		if err != nil {
 			e.fail(ctx, log, j, fmt.Errorf("reading Teams presence: %w", err), false)
@@ -319,7 +324,7 @@ func (e *Engine) releaseOne(ctx context.Context, log *slog.Logger, o Owned, why 
 		e.forget(ctx, log, o.EntraID)
 		return nil
 	}
-	shown, known, err := e.presence.read(ctx, o.EntraID, o.Touched)
+	shown, known, err := e.presence.read(ctx, o.EntraID, o.Touched, nil)
 	if err != nil {
 		return fmt.Errorf("reading Teams presence: %w", err)
 	}

@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -119,5 +120,87 @@ func TestCompleteOwnedKeepsANewerChangeDue(t *testing.T) {
 	jobs, err = s.Claim(ctx, t0.Add(6*time.Second), time.Minute, 1)
 	if err != nil || len(jobs) != 1 || jobs[0].Desired.Status.Text != "Out" || jobs[0].Applied == nil {
 		t.Fatalf("Claim = %+v, %v; want the newer change due, with what was applied", jobs, err)
+	}
+}
+
+// aheadSteps checks the shared presence reads ahead (bridge.SharedAhead):
+// each account due next is handed to one reader, its mark runs out when no
+// read is shared in time, and a shared read comes back with the owned
+// records. basicFlow runs it on every deployment form.
+func aheadSteps(t *testing.T, s *Store) {
+	t.Helper()
+	ctx := t.Context()
+	now := t0.Add(time.Hour)
+	accounts := []string{
+		"33333333-0000-4000-8000-000000000001", "33333333-0000-4000-8000-000000000002",
+		"33333333-0000-4000-8000-000000000003", "33333333-0000-4000-8000-000000000004",
+		"33333333-0000-4000-8000-000000000005",
+	}
+	for i, a := range accounts {
+		u := fmt.Sprintf("UA%d", i+1)
+		m := bridge.Mapping{SlackUserID: u, EntraID: a, Source: bridge.SourceAdmin, FoundAt: t0}
+		if err := s.SetMapping(ctx, m, now); err != nil {
+			t.Fatalf("SetMapping: %v", err)
+		}
+		if _, err := s.Submit(ctx, change(u, "EvA"+u, 3600+i, "Lunch"), now.Add(time.Duration(i)*time.Millisecond)); err != nil {
+			t.Fatalf("Submit: %v", err)
+		}
+	}
+	at := now.Add(10 * time.Millisecond)
+	unread := func(n int, hold time.Duration, want ...string) {
+		t.Helper()
+		got, err := s.UpcomingUnread(ctx, at, n, hold)
+		if err != nil || !slices.Equal(got, want) {
+			t.Fatalf("UpcomingUnread(%d) = %v, %v; want %v", n, got, err, want)
+		}
+	}
+	// Two replicas reading ahead at once get different accounts.
+	unread(3, time.Minute, accounts[:3]...)
+	unread(3, 200*time.Millisecond, accounts[3:]...)
+	unread(3, time.Minute)
+	if _, _, ahead, err := s.OwnedForAhead(ctx, "UA1", accounts[0]); err != nil || ahead != nil {
+		t.Fatalf("OwnedForAhead while the read is made = %+v, %v; want none", ahead, err)
+	}
+	read := at.Add(150 * time.Millisecond)
+	if err := s.KeepAhead(ctx, accounts[:2], map[string]string{accounts[0]: "In a meeting | 3 pm"}, read, 30*time.Second); err != nil {
+		t.Fatalf("KeepAhead: %v", err)
+	}
+	for i, want := range []bridge.AheadRead{
+		{Content: "In a meeting | 3 pm", Known: true, At: read},
+		{Content: "", Known: false, At: read}, // Graph did not return the account
+	} {
+		u := fmt.Sprintf("UA%d", i+1)
+		_, _, ahead, err := s.OwnedForAhead(ctx, u, accounts[i])
+		if err != nil || ahead == nil || ahead.Content != want.Content || ahead.Known != want.Known || !ahead.At.Equal(want.At) {
+			t.Fatalf("OwnedForAhead(%s) = %+v, %v; want %+v", u, ahead, err, want)
+		}
+	}
+	if ms, err := s.rdb.PTTL(ctx, s.aheadKey(accounts[0])).Result(); err != nil || ms <= 0 || ms > 30*time.Second {
+		t.Fatalf("PTTL of a shared read = %s, %v; want at most 30 s", ms, err)
+	}
+	// The short marks run out with nothing shared: those accounts are due to be read again.
+	time.Sleep(300 * time.Millisecond)
+	unread(3, time.Minute, accounts[3:]...)
+	// OwnedFor does not read the shared reads.
+	if _, _, err := s.OwnedFor(ctx, "UA1", accounts[0]); err != nil {
+		t.Fatalf("OwnedFor: %v", err)
+	}
+}
+
+func TestDecodeAhead(t *testing.T) {
+	at := time.UnixMilli(1764750000123)
+	for _, a := range []bridge.AheadRead{
+		{Content: "Busy | with a bar", Known: true, At: at},
+		{Content: "", Known: false, At: at},
+	} {
+		got, ok := decodeAhead(encodeAhead(a))
+		if !ok || got.Content != a.Content || got.Known != a.Known || !got.At.Equal(a.At) {
+			t.Errorf("decodeAhead(encodeAhead(%+v)) = %+v, %v", a, got, ok)
+		}
+	}
+	for _, bad := range []string{"P", "", "R", "R12", "R12|2|x", "Rx|1|x", "R12|1"} {
+		if got, ok := decodeAhead(bad); ok || got != nil {
+			t.Errorf("decodeAhead(%q) = %+v, %v; want no read", bad, got, ok)
+		}
 	}
 }

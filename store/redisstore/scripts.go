@@ -302,11 +302,14 @@ redis.call('HDEL', KEYS[1], ARGV[1])
 return 1
 `)
 
-// ownedForScript: KEYS owned, ownedBy; ARGV entraID. The record of one
-// Entra account (false when none), then the records indexed under one
-// Slack user.
+// ownedForScript: KEYS owned, ownedBy; ARGV entraID, aheadKey. The record
+// of one Entra account (false when none), its shared presence read ahead
+// (false when none, or aheadKey is empty), then the records indexed under
+// one Slack user.
 var ownedForScript = redis.NewScript(`
-local out = {redis.call('HGET', KEYS[1], ARGV[1])}
+local ahead = false
+if ARGV[2] ~= '' then ahead = redis.call('GET', ARGV[2]) end
+local out = {redis.call('HGET', KEYS[1], ARGV[1]), ahead}
 local ids = redis.call('SMEMBERS', KEYS[2])
 if #ids == 0 then return out end
 local vals = redis.call('HMGET', KEYS[1], unpack(ids))
@@ -325,4 +328,38 @@ for i = 1, #ids, 2 do
   out[#out + 1] = {ids[i], tostring(ids[i + 1]), reason}
 end
 return out
+`)
+
+// upcomingUnreadScript: KEYS due, mappings; ARGV clock, max, scan,
+// aheadPrefix, holdMs. Up to max Entra ids mapped to the first scan users
+// due now (not leased), soonest first, without the accounts that have a
+// shared read ahead or a mark of one being made; each returned account is
+// marked as being read ('P') for holdMs.
+var upcomingUnreadScript = redis.NewScript(clockFn + `
+local users = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', clock(ARGV[1]), 'LIMIT', 0, tonumber(ARGV[3]))
+local max = tonumber(ARGV[2])
+local out = {}
+for _, u in ipairs(users) do
+  if #out >= max then break end
+  local m = redis.call('HGET', KEYS[2], u)
+  if m then
+    local ok, v = pcall(cjson.decode, m)
+    if ok and type(v) == 'table' and type(v['entra_id']) == 'string' and v['entra_id'] ~= '' then
+      if redis.call('SET', ARGV[4] .. v['entra_id'], 'P', 'PX', ARGV[5], 'NX') then
+        out[#out + 1] = v['entra_id']
+      end
+    end
+  end
+end
+return out
+`)
+
+// keepAheadScript: KEYS due (for routing only); ARGV aheadPrefix, ttlMs,
+// then Entra id and value pairs.
+// Shares presence reads ahead, replacing the marks of their being made.
+var keepAheadScript = redis.NewScript(`
+for i = 3, #ARGV, 2 do
+  redis.call('SET', ARGV[1] .. ARGV[i], ARGV[i + 1], 'PX', ARGV[2])
+end
+return 1
 `)

@@ -674,12 +674,27 @@ func (s *Store) OwnedBy(ctx context.Context, slackUserID string) ([]bridge.Owned
 // OwnedFor is OwnedBy(slackUserID) and GetOwned(entraID) in one round
 // trip (bridge.OwnedReader); own is the zero record when there is none.
 func (s *Store) OwnedFor(ctx context.Context, slackUserID, entraID string) (records []bridge.Owned, own bridge.Owned, err error) {
-	res, err := ownedForScript.Run(ctx, s.rdb, []string{s.ownedKey(), s.ownedByPrefix() + slackUserID}, entraID).Slice()
-	if err != nil {
-		return nil, bridge.Owned{}, fmt.Errorf("redis owned for: %w", err)
+	records, own, _, err = s.ownedFor(ctx, slackUserID, entraID, false)
+	return records, own, err
+}
+
+// OwnedForAhead is OwnedFor with the account's shared presence read ahead
+// (bridge.SharedAhead); nil when there is none or it is still being made.
+func (s *Store) OwnedForAhead(ctx context.Context, slackUserID, entraID string) ([]bridge.Owned, bridge.Owned, *bridge.AheadRead, error) {
+	return s.ownedFor(ctx, slackUserID, entraID, true)
+}
+
+func (s *Store) ownedFor(ctx context.Context, slackUserID, entraID string, withAhead bool) (records []bridge.Owned, own bridge.Owned, ahead *bridge.AheadRead, err error) {
+	aheadKey := ""
+	if withAhead && entraID != "" {
+		aheadKey = s.aheadKey(entraID)
 	}
-	if len(res) == 0 {
-		return nil, bridge.Owned{}, fmt.Errorf("redis owned for %s: empty answer", slackUserID)
+	res, err := ownedForScript.Run(ctx, s.rdb, []string{s.ownedKey(), s.ownedByPrefix() + slackUserID}, entraID, aheadKey).Slice()
+	if err != nil {
+		return nil, bridge.Owned{}, nil, fmt.Errorf("redis owned for: %w", err)
+	}
+	if len(res) < 2 {
+		return nil, bridge.Owned{}, nil, fmt.Errorf("redis owned for %s: short answer", slackUserID)
 	}
 	decode := func(v any) (bridge.Owned, error) {
 		var o bridge.Owned
@@ -694,18 +709,93 @@ func (s *Store) OwnedFor(ctx context.Context, slackUserID, entraID string) (reco
 	}
 	if res[0] != nil {
 		if own, err = decode(res[0]); err != nil {
-			return nil, bridge.Owned{}, err
+			return nil, bridge.Owned{}, nil, err
 		}
 	}
-	records = make([]bridge.Owned, 0, len(res)-1)
-	for _, v := range res[1:] {
+	if v, ok := res[1].(string); ok {
+		// A value that does not decode (or a mark of a read still being
+		// made) is no read: the worker reads Teams itself.
+		ahead, _ = decodeAhead(v)
+	}
+	records = make([]bridge.Owned, 0, len(res)-2)
+	for _, v := range res[2:] {
 		o, err := decode(v)
 		if err != nil {
-			return nil, bridge.Owned{}, err
+			return nil, bridge.Owned{}, nil, err
 		}
 		records = append(records, o)
 	}
-	return records, own, nil
+	return records, own, ahead, nil
+}
+
+// aheadKey is the key of an account's shared presence read ahead.
+func (s *Store) aheadKey(entraID string) string { return s.key("ahead", entraID) }
+
+// encodeAhead is a shared presence read ahead: "R", the time of the read
+// in Unix milliseconds, "|", 1 or 0 for whether Graph returned the
+// account, "|", and what Teams showed. A read being made is marked "P".
+func encodeAhead(a bridge.AheadRead) string {
+	known := "0"
+	if a.Known {
+		known = "1"
+	}
+	return "R" + strconv.FormatInt(a.At.UnixMilli(), 10) + "|" + known + "|" + a.Content
+}
+
+func decodeAhead(v string) (*bridge.AheadRead, bool) {
+	rest, ok := strings.CutPrefix(v, "R")
+	if !ok {
+		return nil, false
+	}
+	at, rest, ok := strings.Cut(rest, "|")
+	if !ok {
+		return nil, false
+	}
+	ms, err := strconv.ParseInt(at, 10, 64)
+	if err != nil {
+		return nil, false
+	}
+	known, content, ok := strings.Cut(rest, "|")
+	if !ok || (known != "0" && known != "1") {
+		return nil, false
+	}
+	return &bridge.AheadRead{Content: content, Known: known == "1", At: time.UnixMilli(ms)}, true
+}
+
+// UpcomingUnread is UpcomingAccounts without the accounts another replica
+// read ahead or is reading; those it returns are marked as being read for
+// hold (bridge.SharedAhead). One round trip.
+func (s *Store) UpcomingUnread(ctx context.Context, now time.Time, n int, hold time.Duration) ([]string, error) {
+	if n <= 0 {
+		return nil, nil
+	}
+	// Past the accounts the other replicas are reading: a few reads' worth.
+	scan := 4 * n
+	ids, err := upcomingUnreadScript.Run(ctx, s.rdb, []string{s.dueKey(), s.mappingsKey()},
+		s.clock(now), n, scan, s.aheadKey(""), max(hold.Milliseconds(), 1)).StringSlice()
+	if err != nil {
+		return nil, fmt.Errorf("redis upcoming unread: %w", err)
+	}
+	return ids, nil
+}
+
+// KeepAhead shares what Teams showed for ids, read at at, for ttl
+// (bridge.SharedAhead). One round trip.
+func (s *Store) KeepAhead(ctx context.Context, ids []string, shown map[string]string, at time.Time, ttl time.Duration) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	args := make([]any, 0, 2+2*len(ids))
+	args = append(args, s.aheadKey(""), max(ttl.Milliseconds(), 1))
+	for _, id := range ids {
+		content, known := shown[id]
+		args = append(args, id, encodeAhead(bridge.AheadRead{Content: content, Known: known, At: at}))
+	}
+	// The due key only routes the script to the node of every key (Cluster).
+	if err := keepAheadScript.Run(ctx, s.rdb, []string{s.dueKey()}, args...).Err(); err != nil {
+		return fmt.Errorf("redis keep ahead: %w", err)
+	}
+	return nil
 }
 
 // DeleteOwned forgets the owned record of an Entra account.

@@ -119,6 +119,7 @@ func basicFlow(t *testing.T, s *Store) {
 		t.Fatalf("Stats = %+v, %v; want Due 1 (leased), Parked 0", st, err)
 	}
 	ownedSteps(t, s)
+	aheadSteps(t, s)
 }
 
 // TestSentinel reaches the master through a real Redis Sentinel, as a
