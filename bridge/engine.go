@@ -100,7 +100,8 @@ type Engine struct {
 	// starts when the write does, however long the Graph call took.
 	RecordTimeout time.Duration
 	// Settle is how long a worker keeps a user after a Teams call that got
-	// no answer (ErrUnanswered, or a timeout) before it lets the user go,
+	// no answer (ErrUnanswered: a timeout, a broken connection, a gateway
+	// timeout) before it lets the user go,
 	// so that a newer change, which is due at once, is not sent before
 	// Graph applies the late call and then overwritten by it (default 1 s,
 	// at most a sixth of the lease).
@@ -362,7 +363,7 @@ func (e *Engine) fail(ctx context.Context, log *slog.Logger, j Job, err error, g
 
 // unanswered reports whether err is a failed call that got no answer.
 func unanswered(err error) bool {
-	return errors.Is(err, ErrUnanswered) || errors.Is(err, context.DeadlineExceeded)
+	return errors.Is(err, ErrUnanswered)
 }
 
 // settle waits Settle while the worker still holds the user's lease; it

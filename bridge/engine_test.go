@@ -264,7 +264,8 @@ func TestUnansweredCallHoldsTheUserASettle(t *testing.T) {
 		err  error
 		wait bool
 	}{
-		{"timed out", &bridge.TransientError{Reason: "graph setStatusMessage: timed out", Err: context.DeadlineExceeded}, true},
+		{"timed out", &bridge.TransientError{Reason: "graph setStatusMessage: timed out", Err: errors.Join(context.DeadlineExceeded, bridge.ErrUnanswered)}, true},
+		{"no connection", &bridge.TransientError{Reason: "graph setStatusMessage: network error: dial tcp: connection refused"}, false},
 		{"connection broke", &bridge.TransientError{Reason: "graph setStatusMessage: network error", Err: bridge.ErrUnanswered}, true},
 		{"503", &bridge.TransientError{Reason: "graph 503"}, false},
 	} {

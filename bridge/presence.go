@@ -187,7 +187,7 @@ func (b *presenceBatcher) loop() {
 			}
 			continue
 		}
-		got, extra, err := b.call(ids)
+		got, extra, at, err := b.call(ids)
 		var later *RetryLaterError
 		if errors.As(err, &later) && later.After > 0 && errors.Is(err, errLimiterWait) {
 			b.mu.Lock()
@@ -201,7 +201,7 @@ func (b *presenceBatcher) loop() {
 			}
 		}
 		if err == nil && len(extra) > 0 {
-			b.keep(extra, got)
+			b.keep(extra, got, at)
 		}
 	}
 }
@@ -222,17 +222,18 @@ func (b *presenceBatcher) refused() error {
 }
 
 // call makes one read for ids, filled up with the accounts due next
-// (extra) once the Graph budget let the call go.
-func (b *presenceBatcher) call(ids []string) (got map[string]string, extra []string, err error) {
+// (extra) once the Graph budget let the call go; at is when the call
+// started: a write confirmed while it was out may not show in its answer.
+func (b *presenceBatcher) call(ids []string) (got map[string]string, extra []string, at time.Time, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
 	defer cancel()
 	landed, err := waitTurn(ctx, b.limiter)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, at, err
 	}
 	extra = b.upcomingIDs(ids)
 	all := append(append(make([]string, 0, len(ids)+len(extra)), ids...), extra...)
-	at := b.now()
+	at = b.now()
 	got, err = b.reader.StatusMessages(ctx, all)
 	landed(err)
 	if b.observe != nil {
@@ -242,10 +243,13 @@ func (b *presenceBatcher) call(ids []string) (got map[string]string, extra []str
 		sctx, scancel := context.WithTimeout(context.Background(), 2*time.Second)
 		// When this fails, the other replicas read these accounts
 		// themselves once the marks of this read run out.
-		_ = b.shared.KeepAhead(sctx, all, got, at, presenceTTL)
+		// Shared for what is left of presenceTTL since the call started.
+		if ttl := presenceTTL - b.now().Sub(at); ttl > 0 {
+			_ = b.shared.KeepAhead(sctx, all, got, at, ttl)
+		}
 		scancel()
 	}
-	return got, extra, err
+	return got, extra, at, err
 }
 
 // upcomingIDs returns the accounts of users due next that are not among ids
@@ -294,7 +298,7 @@ func (b *presenceBatcher) upcomingIDs(ids []string) []string {
 // several replicas reading ahead of the same queue, most of what one replica
 // read ahead is claimed by the others, and a full cache that refused new
 // reads would leave this replica reading for every few writes.
-func (b *presenceBatcher) keep(ids []string, got map[string]string) {
+func (b *presenceBatcher) keep(ids []string, got map[string]string, at time.Time) {
 	now := b.now()
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -328,6 +332,6 @@ func (b *presenceBatcher) keep(ids []string, got map[string]string) {
 	}
 	for _, id := range ids {
 		content, known := got[id]
-		b.ahead[id] = presenceAhead{content: content, known: known, at: now}
+		b.ahead[id] = presenceAhead{content: content, known: known, at: at}
 	}
 }

@@ -390,3 +390,44 @@ func TestPresenceReadsWaitForAClosedBudget(t *testing.T) {
 		t.Errorf("%d presence calls after the budget opened, want 1", n)
 	}
 }
+
+// TestPresenceSharedReadServesOnlyWhenFresh: another replica's read ahead
+// stands in for a read only when it is younger than presenceTTL and newer
+// than the bridge's last call to the account (with the clock margin);
+// otherwise Teams is read.
+func TestPresenceSharedReadServesOnlyWhenFresh(t *testing.T) {
+	clk := &stepClock{t: time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)}
+	now := clk.now()
+	r := &readerLog{shows: map[string]string{"a": "Read now"}}
+	b := &presenceBatcher{reader: r, window: 0, timeout: time.Minute, now: clk.now, sleep: func(time.Duration) {}}
+	for _, tc := range []struct {
+		name    string
+		at      time.Time
+		touched time.Time
+		serves  bool
+	}{
+		{"fresh", now.Add(-10 * time.Second), now.Add(-time.Hour), true},
+		{"never called", now.Add(-10 * time.Second), time.Time{}, true},
+		{"older than presenceTTL", now.Add(-presenceTTL), now.Add(-time.Hour), false},
+		{"made before the last call", now.Add(-10 * time.Second), now.Add(-11 * time.Second), false},
+		{"within the clock margin of the last call", now.Add(-10 * time.Second), now.Add(-10*time.Second - skewMargin + time.Millisecond), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			calls := len(r.log())
+			got, known, err := b.read(context.Background(), "a", tc.touched, &AheadRead{Content: "Shared", Known: true, At: tc.at})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := "Read now"
+			if tc.serves {
+				want = "Shared"
+			}
+			if got != want || !known {
+				t.Fatalf("read = %q, %v; want %q", got, known, want)
+			}
+			if read := len(r.log()) - calls; (read == 0) != tc.serves {
+				t.Fatalf("%d presence calls, want %d", read, map[bool]int{true: 0, false: 1}[tc.serves])
+			}
+		})
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -93,7 +94,8 @@ func (c *Client) begin(ctx context.Context) (context.Context, *callInfo, context
 // classify turns the outcome of one call into bridge's typed errors:
 //   - 429: *bridge.ThrottledError with the Retry-After wait;
 //   - 408, 5xx, 401, network errors, timeouts: *bridge.TransientError, and
-//     bridge.ErrUnanswered too when no answer came;
+//     bridge.ErrUnanswered too when the call went out and no answer came
+//     (a timeout, a broken connection, a 504);
 //   - token failures: *bridge.TransientError wrapping *AuthError, because a
 //     credential fix makes them pass and users must not be parked for them;
 //   - any other 4xx (400, 403, 404, …): *bridge.PermanentError.
@@ -115,6 +117,9 @@ func (c *Client) classify(op string, err error, ci *callInfo) error {
 		switch s := ci.status; {
 		case s == http.StatusTooManyRequests:
 			return &bridge.ThrottledError{RetryAfter: c.retryAfter(ci.header), Err: ge}
+		case s == http.StatusGatewayTimeout:
+			// Graph's front end gave up waiting; the call may still be applied.
+			return &bridge.TransientError{Reason: ge.Error(), Err: errors.Join(ge, bridge.ErrUnanswered)}
 		case s == http.StatusRequestTimeout || s >= 500:
 			return &bridge.TransientError{Reason: ge.Error(), Err: ge}
 		case s == http.StatusUnauthorized:
@@ -140,6 +145,11 @@ func (c *Client) classify(op string, err error, ci *callInfo) error {
 		reason = "timed out"
 	case errors.Is(err, context.Canceled):
 		reason = "canceled"
+	}
+	var dial *net.OpError
+	if errors.As(err, &dial) && dial.Op == "dial" {
+		// No connection: the call never went out.
+		return &bridge.TransientError{Reason: fmt.Sprintf("graph %s: %s: %s", op, reason, firstLine(err.Error())), Err: err}
 	}
 	// No answer came: Graph may still apply the call.
 	return &bridge.TransientError{Reason: fmt.Sprintf("graph %s: %s: %s", op, reason, firstLine(err.Error())), Err: errors.Join(err, bridge.ErrUnanswered)}

@@ -181,9 +181,19 @@ func aheadSteps(t *testing.T, s *Store) {
 	// The short marks run out with nothing shared: those accounts are due to be read again.
 	time.Sleep(300 * time.Millisecond)
 	unread(3, time.Minute, accounts[3:]...)
-	// OwnedFor does not read the shared reads.
-	if _, _, err := s.OwnedFor(ctx, "UA1", accounts[0]); err != nil {
-		t.Fatalf("OwnedFor: %v", err)
+	// A record stored or forgotten drops the account's shared read: the
+	// bridge calls the account, or forgets when it last did.
+	if err := s.PutOwned(ctx, bridge.Owned{EntraID: accounts[0], SlackUserID: "UA1", Content: "Lunch", WrittenAt: t0}); err != nil {
+		t.Fatalf("PutOwned: %v", err)
+	}
+	if err := s.DeleteOwned(ctx, accounts[1]); err != nil {
+		t.Fatalf("DeleteOwned: %v", err)
+	}
+	for i := range 2 {
+		u := fmt.Sprintf("UA%d", i+1)
+		if _, _, ahead, err := s.OwnedForAhead(ctx, u, accounts[i]); err != nil || ahead != nil {
+			t.Fatalf("OwnedForAhead(%s) after the owned record changed = %+v, %v; want none", u, ahead, err)
+		}
 	}
 }
 

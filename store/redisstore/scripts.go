@@ -261,8 +261,11 @@ return 1
 `)
 
 // putOwnedBody: KEYS owned; ARGV entraID, recordJSON, slackUser,
-// ownedByPrefix. It moves the record's entry in the per-Slack-user index.
+// ownedByPrefix, aheadKey. It moves the record's entry in the
+// per-Slack-user index, and drops the account's shared presence read
+// ahead: the bridge is about to call the account, or has.
 const putOwnedBody = `
+redis.call('DEL', ARGV[5])
 local old = redis.call('HGET', KEYS[1], ARGV[1])
 if old then
   local ok, o = pcall(cjson.decode, old)
@@ -280,18 +283,21 @@ var putOwnedScript = redis.NewScript(putOwnedBody)
 
 // completeOwnedScript: KEYS user, due, owned; ARGV token, rev, user, clock,
 // hasApplied, appliedJSON (completeScript's), then entraID, recordJSON,
-// slackUser, ownedByPrefix (putOwnedScript's). The record, then the
+// slackUser, ownedByPrefix, aheadKey (putOwnedScript's). The record, then the
 // completion, in one step: how a write that Graph accepted ends.
 var completeOwnedScript = redis.NewScript(`
 if redis.replicate_commands then redis.replicate_commands() end
 local function putOwned(KEYS, ARGV)` + putOwnedBody + `end
 local function complete(KEYS, ARGV)` + completeBody + `end
-putOwned({KEYS[3]}, {ARGV[7], ARGV[8], ARGV[9], ARGV[10]})
+putOwned({KEYS[3]}, {ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11]})
 return complete({KEYS[1], KEYS[2]}, {ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]})
 `)
 
-// deleteOwnedScript: KEYS owned; ARGV entraID, ownedByPrefix.
+// deleteOwnedScript: KEYS owned; ARGV entraID, ownedByPrefix, aheadKey.
+// With the record goes the time the bridge last called the account, which
+// kept older reads of Teams from being trusted: its shared read ahead goes too.
 var deleteOwnedScript = redis.NewScript(`
+redis.call('DEL', ARGV[3])
 local old = redis.call('HGET', KEYS[1], ARGV[1])
 if not old then return 0 end
 local ok, o = pcall(cjson.decode, old)

@@ -27,6 +27,7 @@
 //	{p}:ob:<user>     set: the Entra ids of the owned records of one Slack user
 //	{p}:ev:<event id> event ids seen in the last 24 h (SET NX PX)
 //	{p}:seen          hash: Entra id → the Teams message a poll last saw there (JSON)
+//	{p}:ahead:<entra id> string: a presence read ahead, shared by the replicas for 30 s, or a mark that one is being made (PX)
 //	{p}:lock:<name>   string: the holder of a named lock, expiring at its deadline (PX)
 //	{p}:graph:limit   hash: the shared adaptive Graph rate and any Retry-After (see adaptive.go)
 //	{p}:limit:<name>  hash: a fixed shared rate (FixedLimiter) and any Retry-After
@@ -64,6 +65,9 @@ var (
 	_ bridge.OwnershipStore = (*Store)(nil)
 	_ bridge.ChoiceStore    = (*Store)(nil)
 )
+
+// The Redis store shares presence reads ahead between replicas.
+var _ bridge.SharedAhead = (*Store)(nil)
 
 // DefaultPrefix is the key prefix (and hash tag) used unless WithPrefix says otherwise.
 const DefaultPrefix = "statusbridge"
@@ -645,7 +649,7 @@ func (s *Store) putOwnedArgs(o bridge.Owned) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []any{o.EntraID, b, o.SlackUserID, s.ownedByPrefix()}, nil
+	return []any{o.EntraID, b, o.SlackUserID, s.ownedByPrefix(), s.aheadKey(o.EntraID)}, nil
 }
 
 // GetOwned returns the owned record of an Entra account.
@@ -800,7 +804,7 @@ func (s *Store) KeepAhead(ctx context.Context, ids []string, shown map[string]st
 
 // DeleteOwned forgets the owned record of an Entra account.
 func (s *Store) DeleteOwned(ctx context.Context, entraID string) error {
-	if err := deleteOwnedScript.Run(ctx, s.rdb, []string{s.ownedKey()}, entraID, s.ownedByPrefix()).Err(); err != nil {
+	if err := deleteOwnedScript.Run(ctx, s.rdb, []string{s.ownedKey()}, entraID, s.ownedByPrefix(), s.aheadKey(entraID)).Err(); err != nil {
 		return fmt.Errorf("redis delete owned: %w", err)
 	}
 	return nil
