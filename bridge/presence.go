@@ -31,6 +31,9 @@ type SharedAhead interface {
 	// KeepAhead shares what Teams showed for ids, read at at, for ttl; an
 	// id missing from shown is an account Graph did not return.
 	KeepAhead(ctx context.Context, ids []string, shown map[string]string, at time.Time, ttl time.Duration) error
+	// DropMarks removes the marks of reads of ids that were not made (the
+	// call failed), so that another replica reads those accounts ahead.
+	DropMarks(ctx context.Context, ids []string) error
 	// OwnedForAhead is OwnedReader's OwnedFor with the shared read of
 	// entraID, nil when there is none (or it is still being read).
 	OwnedForAhead(ctx context.Context, slackUserID, entraID string) (records []Owned, own Owned, ahead *AheadRead, err error)
@@ -116,7 +119,9 @@ func (b *presenceBatcher) read(ctx context.Context, entraID string, touched time
 	}
 	ch := make(chan presenceResult, 1)
 	b.mu.Lock()
-	if a, ok := b.ahead[entraID]; ok {
+	// With shared reads, the store's copy is the one: it is dropped when
+	// the bridge calls the account or forgets its record, a copy here is not.
+	if a, ok := b.ahead[entraID]; ok && b.shared == nil {
 		// A read ahead serves until the bridge calls the account (touched
 		// moves past it) or it is presenceTTL old: a user whose write had
 		// to wait for the Graph budget uses it when it comes back.
@@ -200,7 +205,7 @@ func (b *presenceBatcher) loop() {
 				c <- presenceResult{content: content, known: known, err: err}
 			}
 		}
-		if err == nil && len(extra) > 0 {
+		if err == nil && len(extra) > 0 && b.shared == nil {
 			b.keep(extra, got, at)
 		}
 	}
@@ -239,13 +244,15 @@ func (b *presenceBatcher) call(ids []string) (got map[string]string, extra []str
 	if b.observe != nil {
 		b.observe(graphOutcome(err), err)
 	}
-	if err == nil && b.shared != nil && len(extra) > 0 {
+	if b.shared != nil && len(extra) > 0 {
 		sctx, scancel := context.WithTimeout(context.Background(), 2*time.Second)
-		// When this fails, the other replicas read these accounts
-		// themselves once the marks of this read run out.
-		// Shared for what is left of presenceTTL since the call started.
-		if ttl := presenceTTL - b.now().Sub(at); ttl > 0 {
+		// When the store does not answer, the other replicas read these
+		// accounts themselves once the marks of this read run out.
+		if ttl := presenceTTL - b.now().Sub(at); err == nil && ttl > 0 {
+			// Shared for what is left of presenceTTL since the call started.
 			_ = b.shared.KeepAhead(sctx, all, got, at, ttl)
+		} else {
+			_ = b.shared.DropMarks(sctx, all)
 		}
 		scancel()
 	}
@@ -284,7 +291,7 @@ func (b *presenceBatcher) upcomingIDs(ids []string) []string {
 		if len(out) == room {
 			break
 		}
-		if a, ok := b.ahead[id]; (ok && now.Sub(a.at) < presenceTTL) || skip[id] {
+		if a, ok := b.ahead[id]; (ok && now.Sub(a.at) < presenceTTL && b.shared == nil) || skip[id] {
 			continue
 		}
 		skip[id] = true

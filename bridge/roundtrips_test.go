@@ -180,3 +180,57 @@ func TestReplicasShareReadsAhead(t *testing.T) {
 		t.Errorf("%d presence reads for %d changes on %d replicas, want at most %d (about N/650)", reads, n, replicas, limit)
 	}
 }
+
+// failingPresence answers every presence read with err, counting the
+// accounts asked for.
+type failingPresence struct {
+	err        error
+	calls, ids atomic.Int64
+}
+
+func (p *failingPresence) StatusMessages(_ context.Context, ids []string) (map[string]string, error) {
+	p.calls.Add(1)
+	p.ids.Add(int64(len(ids)))
+	return nil, p.err
+}
+
+// TestFailedReadAheadLeavesTheAccountsToOthers: a presence read that
+// failed drops the marks it set on the accounts due next, so that another
+// replica reads them ahead at once rather than after the marks run out.
+func TestFailedReadAheadLeavesTheAccountsToOthers(t *testing.T) {
+	srv := redistest.Start(t)
+	st, err := redisstore.Open(t.Context(), srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	now := time.Now()
+	var accounts []string
+	for i := range 3 {
+		u := fmt.Sprintf("U%06d", i)
+		a := fmt.Sprintf("fa8bf3dc-eca7-46b7-bad1-%012d", i)
+		accounts = append(accounts, a)
+		if err := st.SetMapping(t.Context(), bridge.Mapping{SlackUserID: u, EntraID: a, Source: bridge.SourceAdmin, FoundAt: now}, now); err != nil {
+			t.Fatal(err)
+		}
+		c := bridge.Change{UserID: u, Status: bridge.Status{Text: "In a meeting"}, EventID: "Ev" + u, EventTime: now.Add(time.Duration(i) * time.Millisecond)}
+		if _, err := st.Submit(t.Context(), c, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	presence := &failingPresence{err: &bridge.TransientError{Reason: "graph 503"}}
+	e := &bridge.Engine{Queue: st, Owners: st, Upcoming: st, Presence: presence, Resolver: mapping.New(st, mapping.Options{}),
+		Publisher: &publisher{}, Lease: 30 * time.Second}
+	jobs, err := st.Claim(t.Context(), now, 30*time.Second, 1)
+	if err != nil || len(jobs) != 1 || jobs[0].UserID != "U000000" {
+		t.Fatalf("Claim = %+v, %v", jobs, err)
+	}
+	e.Process(t.Context(), jobs[0])
+	if c, n := presence.calls.Load(), presence.ids.Load(); c != 1 || n != 3 {
+		t.Fatalf("%d presence reads for %d accounts, want 1 for the claimed user's and the 2 due next", c, n)
+	}
+	got, err := st.UpcomingUnread(t.Context(), time.Now(), 10, time.Minute)
+	if err != nil || len(got) != 2 || got[0] != accounts[1] || got[1] != accounts[2] {
+		t.Fatalf("UpcomingUnread after the failed read = %v, %v; want %v", got, err, accounts[1:])
+	}
+}

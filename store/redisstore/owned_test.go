@@ -181,6 +181,11 @@ func aheadSteps(t *testing.T, s *Store) {
 	// The short marks run out with nothing shared: those accounts are due to be read again.
 	time.Sleep(300 * time.Millisecond)
 	unread(3, time.Minute, accounts[3:]...)
+	// A read that failed drops its marks, and leaves shared reads alone.
+	if err := s.DropMarks(ctx, accounts); err != nil {
+		t.Fatalf("DropMarks: %v", err)
+	}
+	unread(5, time.Minute, accounts[2:]...)
 	// A record stored or forgotten drops the account's shared read: the
 	// bridge calls the account, or forgets when it last did.
 	if err := s.PutOwned(ctx, bridge.Owned{EntraID: accounts[0], SlackUserID: "UA1", Content: "Lunch", WrittenAt: t0}); err != nil {

@@ -369,3 +369,13 @@ for i = 3, #ARGV, 2 do
 end
 return 1
 `)
+
+// dropMarksScript: KEYS due (for routing only); ARGV aheadPrefix, then Entra
+// ids. Removes the marks of reads being made ('P'), and nothing else.
+var dropMarksScript = redis.NewScript(`
+for i = 2, #ARGV do
+  local k = ARGV[1] .. ARGV[i]
+  if redis.call('GET', k) == 'P' then redis.call('DEL', k) end
+end
+return 1
+`)

@@ -783,6 +783,23 @@ func (s *Store) UpcomingUnread(ctx context.Context, now time.Time, n int, hold t
 	return ids, nil
 }
 
+// DropMarks removes the marks of reads of ids that were not made
+// (bridge.SharedAhead); a shared read stays. One round trip.
+func (s *Store) DropMarks(ctx context.Context, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	args := make([]any, 0, 1+len(ids))
+	args = append(args, s.aheadKey(""))
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	if err := dropMarksScript.Run(ctx, s.rdb, []string{s.dueKey()}, args...).Err(); err != nil {
+		return fmt.Errorf("redis drop marks: %w", err)
+	}
+	return nil
+}
+
 // KeepAhead shares what Teams showed for ids, read at at, for ttl
 // (bridge.SharedAhead). One round trip.
 func (s *Store) KeepAhead(ctx context.Context, ids []string, shown map[string]string, at time.Time, ttl time.Duration) error {
