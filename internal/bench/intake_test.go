@@ -256,6 +256,10 @@ func TestIntakeAgainstFloor(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		redisBefore, err := CPU(tg.pids[1:]...)
+		if err != nil {
+			t.Fatal(err)
+		}
 		var lat []time.Duration
 		var failed int
 		var took time.Duration
@@ -265,6 +269,10 @@ func TestIntakeAgainstFloor(t *testing.T) {
 			lat, failed, took = Saturate(ctx, client, tg.url, inFlight, phase, reqs)
 		}
 		after, err := CPU(tg.pids...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		redisAfter, err := CPU(tg.pids[1:]...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -279,6 +287,7 @@ func TestIntakeAgainstFloor(t *testing.T) {
 			r.CPUPerEventMs = float64(after-before) / float64(time.Millisecond) / float64(len(lat))
 			if tg.store == "redis" {
 				r.AOFBytesPerEvent = float64(aof1-aof0) / float64(len(lat))
+				r.RedisCPUPerEventMs = float64(redisAfter-redisBefore) / float64(time.Millisecond) / float64(len(lat))
 			}
 		}
 		// An overloaded server's timeouts are a measurement (the failed
@@ -322,8 +331,8 @@ func TestIntakeAgainstFloor(t *testing.T) {
 			r := measure(tg, ph.rate, ph.inFlight)
 			r.Round = ph.round
 			results = append(results, r)
-			t.Logf("%-17s offered %5.0f  in flight %3d  round %d  acked %6.0f ev/s  p50 %6.2f ms  p99 %7.2f ms  cpu/event %.3f ms  aof/event %4.0f B  failed %d",
-				r.Target, r.Offered, r.InFlight, r.Round, r.Throughput, r.P50ms, r.P99ms, r.CPUPerEventMs, r.AOFBytesPerEvent, r.Failed)
+			t.Logf("%-17s offered %5.0f  in flight %3d  round %d  acked %6.0f ev/s  p50 %6.2f ms  p99 %7.2f ms  cpu/event %.3f ms (redis %.3f)  aof/event %4.0f B  failed %d",
+				r.Target, r.Offered, r.InFlight, r.Round, r.Throughput, r.P50ms, r.P99ms, r.CPUPerEventMs, r.RedisCPUPerEventMs, r.AOFBytesPerEvent, r.Failed)
 		}
 	}
 

@@ -48,6 +48,9 @@ type Result struct {
 	// CPUPerEventMs is the CPU time of the target's processes (the server
 	// and its redis-server, if any) per acknowledged event.
 	CPUPerEventMs float64 `json:"cpu_per_event_ms"`
+	// RedisCPUPerEventMs is the part of CPUPerEventMs that redis-server
+	// spent (Redis targets only).
+	RedisCPUPerEventMs float64 `json:"redis_cpu_per_event_ms,omitempty"`
 	// AOFBytesPerEvent is what Redis appended to its AOF per acknowledged
 	// event (Redis targets only).
 	AOFBytesPerEvent float64 `json:"aof_bytes_per_event,omitempty"`
