@@ -101,10 +101,9 @@ type Engine struct {
 	RecordTimeout time.Duration
 	// Settle is how long a worker keeps a user after a Teams call that got
 	// no answer (ErrUnanswered: a timeout, a broken connection, a gateway
-	// timeout) before it lets the user go,
-	// so that a newer change, which is due at once, is not sent before
-	// Graph applies the late call and then overwritten by it (default 1 s,
-	// at most a sixth of the lease).
+	// timeout) before it lets the user go, so that a newer change, which is
+	// due at once, is not sent before Graph applies the late call and then
+	// overwritten by it (default 1 s, at most a sixth of the lease).
 	Settle time.Duration
 	// Grace is how long work in flight may go on after Run's context ends
 	// (default: until it finishes, bounded by the lease).
@@ -348,10 +347,11 @@ func (e *Engine) fail(ctx context.Context, log *slog.Logger, j Job, err error, g
 		e.record(ctx, log, func(rec context.Context) error { return e.Queue.Park(rec, j, d.Reason, now) })
 	default:
 		count("transient")
-		if graph && unanswered(err) {
+		if graph && errors.Is(err, ErrUnanswered) {
 			// The call may still land in Teams; a newer change sent at once
-			// could land before it and be overwritten.
-			e.settle(ctx)
+			// could land before it and be overwritten. The worker still
+			// holds the lease: Settle is at most a sixth of it.
+			time.Sleep(e.Settle)
 		}
 		// Log when the error changes, not on every attempt.
 		if d.Reason != j.LastError {
@@ -359,19 +359,6 @@ func (e *Engine) fail(ctx context.Context, log *slog.Logger, j Job, err error, g
 		}
 		e.record(ctx, log, func(rec context.Context) error { return e.Queue.Retry(rec, j, now.Add(d.After), d.Attempts, d.Reason) })
 	}
-}
-
-// unanswered reports whether err is a failed call that got no answer.
-func unanswered(err error) bool {
-	return errors.Is(err, ErrUnanswered)
-}
-
-// settle waits Settle while the worker still holds the user's lease; it
-// outlasts ctx (often the call's expired deadline) but not the lease.
-func (e *Engine) settle(ctx context.Context) {
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.Settle)
-	defer cancel()
-	<-sctx.Done()
 }
 
 // record runs one store write with its own deadline, so that an outcome is

@@ -146,13 +146,13 @@ func (c *Client) classify(op string, err error, ci *callInfo) error {
 	case errors.Is(err, context.Canceled):
 		reason = "canceled"
 	}
-	var dial *net.OpError
-	if errors.As(err, &dial) && dial.Op == "dial" {
-		// No connection: the call never went out.
-		return &bridge.TransientError{Reason: fmt.Sprintf("graph %s: %s: %s", op, reason, firstLine(err.Error())), Err: err}
+	te := &bridge.TransientError{Reason: fmt.Sprintf("graph %s: %s: %s", op, reason, firstLine(err.Error())), Err: err}
+	if dial := (*net.OpError)(nil); !errors.As(err, &dial) || dial.Op != "dial" {
+		// The call went out and no answer came: Graph may still apply it.
+		// (With no connection made, it never went out.)
+		te.Err = errors.Join(err, bridge.ErrUnanswered)
 	}
-	// No answer came: Graph may still apply the call.
-	return &bridge.TransientError{Reason: fmt.Sprintf("graph %s: %s: %s", op, reason, firstLine(err.Error())), Err: errors.Join(err, bridge.ErrUnanswered)}
+	return te
 }
 
 // permissionHint names the application permission a call needs.

@@ -336,12 +336,12 @@ end
 return out
 `)
 
-// upcomingUnreadScript: KEYS due, mappings; ARGV clock, max, scan,
-// aheadPrefix, holdMs. Up to max Entra ids mapped to the first scan users
-// due now (not leased), soonest first, without the accounts that have a
-// shared read ahead or a mark of one being made; each returned account is
-// marked as being read ('P') for holdMs.
-var upcomingUnreadScript = redis.NewScript(clockFn + `
+// upcomingScript: KEYS due, mappings; ARGV clock, max, scan, aheadPrefix,
+// holdMs. Up to max Entra ids mapped to the first scan users due now (not
+// leased), soonest first. With an aheadPrefix, the accounts that have a
+// shared read ahead or a mark of one being made are left out, and each
+// returned account is marked as being read ('P') for holdMs.
+var upcomingScript = redis.NewScript(clockFn + `
 local users = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', clock(ARGV[1]), 'LIMIT', 0, tonumber(ARGV[3]))
 local max = tonumber(ARGV[2])
 local out = {}
@@ -351,7 +351,7 @@ for _, u in ipairs(users) do
   if m then
     local ok, v = pcall(cjson.decode, m)
     if ok and type(v) == 'table' and type(v['entra_id']) == 'string' and v['entra_id'] ~= '' then
-      if redis.call('SET', ARGV[4] .. v['entra_id'], 'P', 'PX', ARGV[5], 'NX') then
+      if ARGV[4] == '' or redis.call('SET', ARGV[4] .. v['entra_id'], 'P', 'PX', ARGV[5], 'NX') then
         out[#out + 1] = v['entra_id']
       end
     end

@@ -775,7 +775,7 @@ func (s *Store) UpcomingUnread(ctx context.Context, now time.Time, n int, hold t
 	}
 	// Past the accounts the other replicas are reading: a few reads' worth.
 	scan := 4 * n
-	ids, err := upcomingUnreadScript.Run(ctx, s.rdb, []string{s.dueKey(), s.mappingsKey()},
+	ids, err := upcomingScript.Run(ctx, s.rdb, []string{s.dueKey(), s.mappingsKey()},
 		s.clock(now), n, scan, s.aheadKey(""), max(hold.Milliseconds(), 1)).StringSlice()
 	if err != nil {
 		return nil, fmt.Errorf("redis upcoming unread: %w", err)
@@ -827,30 +827,13 @@ func (s *Store) DeleteOwned(ctx context.Context, entraID string) error {
 	return nil
 }
 
-// upcomingScript: KEYS due, mappings; ARGV clock, max. The Entra ids mapped
-// to the users due now (not leased), soonest first.
-var upcomingScript = redis.NewScript(clockFn + `
-local users = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', clock(ARGV[1]), 'LIMIT', 0, tonumber(ARGV[2]))
-local out = {}
-for _, u in ipairs(users) do
-  local m = redis.call('HGET', KEYS[2], u)
-  if m then
-    local ok, v = pcall(cjson.decode, m)
-    if ok and type(v) == 'table' and type(v['entra_id']) == 'string' and v['entra_id'] ~= '' then
-      out[#out + 1] = v['entra_id']
-    end
-  end
-end
-return out
-`)
-
 // UpcomingAccounts returns the Entra ids mapped to up to max users that are
 // due now and not leased, soonest first, in one round trip.
 func (s *Store) UpcomingAccounts(ctx context.Context, now time.Time, max int) ([]string, error) {
 	if max <= 0 {
 		return nil, nil
 	}
-	ids, err := upcomingScript.Run(ctx, s.rdb, []string{s.dueKey(), s.mappingsKey()}, s.clock(now), max).StringSlice()
+	ids, err := upcomingScript.Run(ctx, s.rdb, []string{s.dueKey(), s.mappingsKey()}, s.clock(now), max, max, "", 0).StringSlice()
 	if err != nil {
 		return nil, fmt.Errorf("redis upcoming: %w", err)
 	}
