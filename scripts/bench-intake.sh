@@ -3,10 +3,12 @@
 # run (internal/bench TestIntakeAgainstFloor): signed Slack events over
 # loopback HTTP to the bridge's intake (Redis store, embedded store) and to
 # the floors (signature check and one Redis SET; one bbolt Put with fsync;
-# bbolt's DB.Batch), open loop at fixed rates and saturated with 32 (the
-# targets) and 64 requests in flight, five rounds of every server in turn. It
-# draws docs/bench/intake-latency.png and writes its section of BENCHMARKS.md
-# between the <!-- intake --> markers (about six minutes on 2 cores).
+# bbolt's DB.Batch), and to a reference that appends each change to a Redis
+# list without the bridge's per-user decision; open loop at fixed rates and
+# saturated with 32 (the targets) and 64 requests in flight, five rounds of
+# every server in turn. It draws docs/bench/intake-latency.png and writes its
+# section of BENCHMARKS.md between the <!-- intake --> markers (about seven
+# minutes on 2 cores).
 #
 #   scripts/bench-intake.sh
 #
@@ -64,6 +66,11 @@ print("- bridge-redis / bridge-embedded: statusbridge's HTTP intake (`slackhandl
 print("- floor-redis: Go net/http, the HMAC check, one Redis `SET` per event.")
 print("- floor-bolt: the HMAC check, one bbolt `Put` committed and fsynced per event, the file kept open.")
 print("- floor-bolt-batch: the same through bbolt's `DB.Batch` (commits coalesced, up to 10 ms wait).")
+if any(r["target"] == "bridge-append" for r in rows):
+    print("- bridge-append (a reference, not a product): the bridge's intake whose queue only appends each change to one")
+    print("  Redis list, one `RPUSH` per group of concurrent submits. It skips the per-user decision that bridge-redis makes")
+    print("  before the ack (a replayed event id, an older change, an unchanged status, the due schedule), so the gap between")
+    print("  the two is what that decision costs.")
 print()
 print(f"Saturation runs {rounds} rounds of every server in turn at each number in flight; a saturation ratio is the median")
 print("of the rounds' ratios (each round's two phases run a few seconds apart), with the medians of each server's")
@@ -72,7 +79,8 @@ print()
 print(f"| store | floor | saturation throughput ({judged} in flight), bridge / floor | CPU per event at saturation, bridge / floor | "
       f"p99 ack latency at {p99_at:g} ev/s, bridge / floor |")
 print("|---|---|---|---|---|")
-for store, bridge, floors in (("redis", "bridge-redis", ["floor-redis"]), ("embedded", "bridge-embedded", ["floor-bolt", "floor-bolt-batch"])):
+for store, bridge, floors in (("redis", "bridge-redis", ["floor-redis"]), ("embedded", "bridge-embedded", ["floor-bolt", "floor-bolt-batch"]),
+                              ("redis, reference: bridge-append (no decision)", "bridge-append", ["floor-redis"])):
     bs, bl = sat_rounds(bridge), get(bridge, p99_at)
     for f in floors:
         fs, fl = sat_rounds(f), get(f, p99_at)
@@ -91,6 +99,15 @@ for store, bridge, floors in (("redis", "bridge-redis", ["floor-redis"]), ("embe
               f"| **{ratio(bl['p99_ms'], fl['p99_ms'])}×** ({bl['p99_ms']:.2f} / {fl['p99_ms']:.2f} ms) |")
 print()
 print("Targets: saturation throughput ≥ 1.0× the floor, CPU per event ≤ 1.5× the floor's, p99 at 2,000 ev/s ≤ 2× the floor's.")
+ref, real = sat_rounds("bridge-append"), sat_rounds("bridge-redis")
+both = sorted(set(ref) & set(real))
+if both:
+    proc = median([(real[k]["cpu_per_event_ms"] - real[k].get("redis_cpu_per_event_ms", 0))
+                   - (ref[k]["cpu_per_event_ms"] - ref[k].get("redis_cpu_per_event_ms", 0)) for k in both])
+    red = median([real[k].get("redis_cpu_per_event_ms", 0) - ref[k].get("redis_cpu_per_event_ms", 0) for k in both])
+    print()
+    print(f"The per-user decision at the ack (bridge-redis less bridge-append, medians of the rounds at {judged} in flight) costs "
+          f"{red:.3f} ms of redis-server CPU and {proc:.3f} ms of the server's per event.")
 print()
 print("Every phase:")
 print()
@@ -106,7 +123,7 @@ for r in rows:
 print()
 print("![p99 ack latency against offered load](docs/bench/intake-latency.png)")
 print()
-print("Run `scripts/bench-intake.sh` to measure again (about six minutes).")
+print("Run `scripts/bench-intake.sh` to measure again (about seven minutes).")
 print("<!-- /intake -->")
 PY
 )"

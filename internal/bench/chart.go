@@ -287,6 +287,7 @@ var seriesStyle = map[string]struct {
 	BridgeEmbedded: {color.RGBA{30, 80, 200, 255}, false},
 	FloorBolt:      {color.RGBA{30, 80, 200, 255}, true},
 	FloorBoltBatch: {color.RGBA{20, 150, 60, 255}, true},
+	BridgeAppend:   {color.RGBA{120, 120, 120, 255}, true},
 }
 
 // LatencyChart plots each server's p99 ack latency against the offered

@@ -3,11 +3,15 @@ package bench
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"image/png"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/statusbridge/statusbridge/internal/redistest"
 )
 
 func TestPercentile(t *testing.T) {
@@ -77,6 +81,43 @@ func TestLoadAgainstTheBoltFloor(t *testing.T) {
 	bad[0].Signature = "v0=00"
 	if _, failed, _ := OpenLoop(t.Context(), c, srv.URL, 100, bad); failed != 1 {
 		t.Errorf("a bad signature was acknowledged")
+	}
+}
+
+// TestAppendReferenceStoresEveryAck drives the append-only reference
+// (BridgeAppend) against a real Redis: each acknowledged event is one
+// entry of its list, and a request with a bad signature adds nothing.
+func TestAppendReferenceStoresEveryAck(t *testing.T) {
+	rs := redistest.Start(t)
+	h, closeStore, err := Handler(t.Context(), BridgeAppend, secret, rs.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeStore()
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	c := Client()
+	gen := &generator{}
+	lat, failed, _ := Saturate(t.Context(), c, srv.URL, 8, 10*time.Second, gen.next(300))
+	if failed != 0 || len(lat) != 300 {
+		t.Fatalf("saturation: %d acked, %d failed", len(lat), failed)
+	}
+	// One more, alone, after the others were acknowledged: it is last.
+	if _, failed, _ := OpenLoop(t.Context(), c, srv.URL, 100, gen.next(1)); failed != 0 {
+		t.Fatal("the 301st event was not acknowledged")
+	}
+	bad := gen.next(1)
+	bad[0].Signature = "v0=00"
+	if _, failed, _ := OpenLoop(t.Context(), c, srv.URL, 100, bad); failed != 1 {
+		t.Errorf("a bad signature was acknowledged")
+	}
+	n, err := rs.Do("LLEN", "{append}:changes")
+	if err != nil || n != "301" {
+		t.Fatalf("the list holds %q entries (%v), want 301", n, err)
+	}
+	last, err := rs.Do("LINDEX", "{append}:changes", "-1")
+	if err != nil || !strings.Contains(last, fmt.Sprintf(`"U%08d"`, 301)) {
+		t.Errorf("the last entry is %q (%v), want the 301st change", last, err)
 	}
 }
 

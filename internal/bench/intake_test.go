@@ -228,6 +228,7 @@ func TestIntakeAgainstFloor(t *testing.T) {
 	}
 	add(BridgeRedis, "redis", "bridge", srv.URL(), rpid)
 	add(FloorRedis, "redis", "floor", srv.URL(), rpid)
+	add(BridgeAppend, "redis", "reference", srv.URL(), rpid)
 	for _, n := range []string{BridgeEmbedded, FloorBolt, FloorBoltBatch} {
 		d := filepath.Join(dir, n)
 		if err := os.MkdirAll(d, 0o700); err != nil {

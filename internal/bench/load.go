@@ -27,7 +27,7 @@ type Request struct {
 type Result struct {
 	Target string `json:"target"`
 	Store  string `json:"store"`
-	// Kind is "bridge" or "floor".
+	// Kind is "bridge", "floor" or "reference" (BridgeAppend).
 	Kind string `json:"kind"`
 	// Offered is the offered rate in events per second; 0 for saturation.
 	Offered float64 `json:"offered"`
