@@ -50,17 +50,27 @@ func TestProcCPUGrows(t *testing.T) {
 	}
 }
 
+// serveInProcess serves the named server (Handler) on a test server until
+// the test ends.
+func serveInProcess(t *testing.T, name, arg string) *httptest.Server {
+	t.Helper()
+	h, closeStore, err := Handler(t.Context(), name, secret, arg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() {
+		srv.Close()
+		closeStore()
+	})
+	return srv
+}
+
 // TestLoadAgainstTheBoltFloor drives the bbolt floor in process, open loop
 // and saturated: every request is acknowledged and timed, and a request
 // with a bad signature is not.
 func TestLoadAgainstTheBoltFloor(t *testing.T) {
-	h, closeDB, err := Handler(t.Context(), FloorBoltBatch, secret, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeDB()
-	srv := httptest.NewServer(h)
-	defer srv.Close()
+	srv := serveInProcess(t, FloorBoltBatch, t.TempDir())
 	c := Client()
 	gen := &generator{}
 	lat, failed, took := OpenLoop(t.Context(), c, srv.URL, 500, gen.next(100))
@@ -89,13 +99,7 @@ func TestLoadAgainstTheBoltFloor(t *testing.T) {
 // entry of its list, and a request with a bad signature adds nothing.
 func TestAppendReferenceStoresEveryAck(t *testing.T) {
 	rs := redistest.Start(t)
-	h, closeStore, err := Handler(t.Context(), BridgeAppend, secret, rs.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeStore()
-	srv := httptest.NewServer(h)
-	defer srv.Close()
+	srv := serveInProcess(t, BridgeAppend, rs.URL())
 	c := Client()
 	gen := &generator{}
 	lat, failed, _ := Saturate(t.Context(), c, srv.URL, 8, 10*time.Second, gen.next(300))
