@@ -12,11 +12,15 @@ import (
 // maxGroup is the most submits one round trip to Redis carries.
 const maxGroup = 256
 
-// submitCall is one Submit waiting for its round trip: the script's keys and
-// arguments, and where its reply goes.
+// submitArgs is how many of the submit script's arguments one change takes.
+const submitArgs = 8
+
+// submitCall is one Submit waiting for its round trip: its due set (which
+// routes the call), the submit script's arguments for it, and where its
+// reply goes.
 type submitCall struct {
 	ctx  context.Context
-	keys []string
+	due  string
 	args []any
 	res  string
 	err  error
@@ -25,15 +29,15 @@ type submitCall struct {
 
 // groupCommit coalesces concurrent Submits into one round trip (group
 // commit; see internal/groupcommit): Submits that arrive while a round trip
-// is in flight go together, as one pipeline of script calls, each still its
-// own atomic step with its own reply, in arrival order.
+// is in flight go together, as one call of the submit script, which stores
+// each change as its own step, in arrival order, and answers for each.
 type groupCommit struct {
 	rdb   redis.UniversalClient
 	group groupcommit.Group[*submitCall]
 }
 
 // groupCommit returns the batcher of the connection s uses, shared with its
-// parent and the parent's other namespaces.
+// parent and the parent's other namespaces (whose keys share its hash tag).
 func (s *Store) groupCommit() *groupCommit {
 	root := s
 	if s.parent != nil {
@@ -57,8 +61,9 @@ func (g *groupCommit) do(c *submitCall) (string, error) {
 	return c.res, c.err
 }
 
-// send runs the submit script once per call, in one round trip, and hands
-// each call its own reply.
+// send runs the submit script once for the group and hands each call its
+// own reply. A script the server does not have (a restarted or flushed
+// Redis) is sent again in full by go-redis.
 func (g *groupCommit) send(group []*submitCall) {
 	defer func() {
 		for _, c := range group {
@@ -73,52 +78,30 @@ func (g *groupCommit) send(group []*submitCall) {
 		}
 		live = append(live, c)
 	}
-	switch len(live) {
-	case 0:
-		return
-	case 1:
-		c := live[0]
-		c.res, c.err = submitScript.Run(c.ctx, g.rdb, c.keys, c.args...).Text()
+	if len(live) == 0 {
 		return
 	}
-	// The round trip belongs to every call in it: one caller's cancelled
-	// context must not fail the others' (go-redis's timeouts still bound it).
-	ctx := context.WithoutCancel(live[0].ctx)
-	cmds := g.pipeline(ctx, live)
-	var again []*submitCall
-	for i, cmd := range cmds {
-		res, err := cmd.Text()
-		if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
-			again = append(again, live[i])
+	ctx := live[0].ctx
+	if len(live) > 1 {
+		// The round trip belongs to every call in it: one caller's cancelled
+		// context must not fail the others' (go-redis's timeouts still bound it).
+		ctx = context.WithoutCancel(ctx)
+	}
+	args := make([]any, 0, len(live)*submitArgs)
+	for _, c := range live {
+		args = append(args, c.args...)
+	}
+	res, err := submitScript.Run(ctx, g.rdb, []string{live[0].due}, args...).StringSlice()
+	if err == nil && len(res) != len(live) {
+		err = fmt.Errorf("%d replies for %d changes", len(res), len(live))
+	}
+	for i, c := range live {
+		if err != nil {
+			c.err = err
 			continue
 		}
-		live[i].res, live[i].err = res, err
+		c.res = res[i]
 	}
-	if len(again) == 0 {
-		return
-	}
-	// The script cache was empty (a restarted or flushed Redis): load the
-	// script and send the rest again. A NOSCRIPT reply ran nothing.
-	if err := submitScript.Load(ctx, g.rdb).Err(); err != nil {
-		for _, c := range again {
-			c.err = err
-		}
-		return
-	}
-	for i, cmd := range g.pipeline(ctx, again) {
-		again[i].res, again[i].err = cmd.Text()
-	}
-}
-
-// pipeline sends one EVALSHA of the submit script per call, in one round trip.
-func (g *groupCommit) pipeline(ctx context.Context, calls []*submitCall) []*redis.Cmd {
-	pipe := g.rdb.Pipeline()
-	cmds := make([]*redis.Cmd, len(calls))
-	for i, c := range calls {
-		cmds[i] = submitScript.EvalSha(ctx, pipe, c.keys, c.args...)
-	}
-	_, _ = pipe.Exec(ctx) // each command carries its own error
-	return cmds
 }
 
 // submitOutcome turns the submit script's reply into an outcome.

@@ -36,32 +36,81 @@ local function clock(arg)
 end
 `
 
-// submitScript: KEYS user, due, parked, event; ARGV hasEvent, eventTTLms,
-// timeKey, fingerprint, desiredJSON, clock, user.
+// submitScript stores a group of changes, each its own step in arrival
+// order, and returns each one's outcome. KEYS: the due set of the first
+// change (it routes the call; every key shares one hash tag). ARGV, 8 a
+// change: clock, key base ("{p}:" and the namespace), event id (empty for
+// none), event TTL ms, time key, fingerprint, desired JSON, user.
+//
+// Event ids live in one hash per TTL-long period ({p}:evs:<n>, n = clock /
+// TTL), which expires when the next period ends: an id is looked up in its
+// period and the one before, so it is remembered for one to two TTLs. A
+// field in a hash costs Redis much less than a key of its own with an
+// expiry. Users become due in one ZADD per due set at the end (LT: sooner
+// only; a leased user, whose score is its lease deadline, is added only
+// when absent).
 var submitScript = redis.NewScript(clockFn + `
-local now = clock(ARGV[6])
-if ARGV[1] == '1' then
-  if not redis.call('SET', KEYS[4], '1', 'NX', 'PX', ARGV[2]) then return 'duplicate' end
-end
-local cur = redis.call('HMGET', KEYS[1], 't', 'f', 'tok')
-if cur[1] then
-  if ARGV[3] < cur[1] then return 'stale' end
-  if ARGV[4] == cur[2] then
-    if ARGV[3] > cur[1] then redis.call('HSET', KEYS[1], 't', ARGV[3]) end
-    return 'unchanged'
+local out = {}
+local zadds, zorder, expires = {}, {}, {}
+local redisNow = nil
+for i = 0, #ARGV / 8 - 1 do
+  local a = 8 * i
+  local now
+  if ARGV[a + 1] ~= '' then
+    now = tonumber(ARGV[a + 1])
+  else
+    if not redisNow then redisNow = clock('') end
+    now = redisNow
   end
+  local base, ev, t, fp, user = ARGV[a + 2], ARGV[a + 3], ARGV[a + 5], ARGV[a + 6], ARGV[a + 8]
+  local r = nil
+  if ev ~= '' then
+    local ttl = tonumber(ARGV[a + 4])
+    local n = math.floor(now / ttl)
+    local period = base .. 'evs:' .. n
+    local added = redis.call('HSETNX', period, ev, '1') == 1
+    if added and not expires[period] then expires[period] = (n + 2) * ttl - now end
+    if not added or redis.call('HEXISTS', base .. 'evs:' .. (n - 1), ev) == 1 then r = 'duplicate' end
+  end
+  if not r then
+    local k = base .. 'u:' .. user
+    local cur = redis.call('HMGET', k, 't', 'f', 'tok', 'rev', 'pr')
+    if cur[1] and t < cur[1] then
+      r = 'stale'
+    elseif cur[1] and fp == cur[2] then
+      if t > cur[1] then redis.call('HSET', k, 't', t) end
+      r = 'unchanged'
+    else
+      redis.call('HSET', k, 'rev', (tonumber(cur[4]) or 0) + 1, 'd', ARGV[a + 7], 't', t, 'f', fp, 'sub', now, 'n', 0, 'e', '')
+      if cur[5] then
+        redis.call('HDEL', k, 'pr')
+        redis.call('ZREM', base .. 'parked', user)
+      end
+      local due = base .. 'due'
+      if cur[3] and cur[3] ~= '' then
+        redis.call('ZADD', due, 'NX', now, user)
+      else
+        local z = zadds[due]
+        if not z then
+          z = {}
+          zadds[due] = z
+          zorder[#zorder + 1] = due
+        end
+        z[#z + 1] = now
+        z[#z + 1] = user
+      end
+      r = 'accepted'
+    end
+  end
+  out[i + 1] = r
 end
-redis.call('HINCRBY', KEYS[1], 'rev', 1)
-redis.call('HSET', KEYS[1], 'd', ARGV[5], 't', ARGV[3], 'f', ARGV[4], 'sub', now, 'n', 0, 'e', '')
-redis.call('HDEL', KEYS[1], 'pr')
-redis.call('ZREM', KEYS[3], ARGV[7])
-local score = redis.call('ZSCORE', KEYS[2], ARGV[7])
-if score then score = tonumber(score) end
-local leased = cur[3] and cur[3] ~= '' and score and score > now
-if not leased and (not score or score > now) then
-  redis.call('ZADD', KEYS[2], now, ARGV[7])
+for _, due in ipairs(zorder) do
+  redis.call('ZADD', due, 'LT', unpack(zadds[due]))
 end
-return 'accepted'
+for period, ms in pairs(expires) do
+  redis.call('PEXPIRE', period, ms)
+end
+return out
 `)
 
 // claimScript: KEYS due, mappings; ARGV clock, leaseMs, max, tokenBase,

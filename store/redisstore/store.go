@@ -25,7 +25,7 @@
 //	{p}:mappings      hash: Slack user id → mapping (JSON)
 //	{p}:owned         hash: Entra id → what the bridge may have written there (JSON)
 //	{p}:ob:<user>     set: the Entra ids of the owned records of one Slack user
-//	{p}:ev:<event id> event ids seen in the last 24 h (SET NX PX)
+//	{p}:evs:<n>       hash: the event ids seen in the n-th period of the event TTL (24 h), expiring when the next period ends
 //	{p}:seen          hash: Entra id → the Teams message a poll last saw there (JSON)
 //	{p}:ahead:<entra id> string: a presence read ahead, shared by the replicas for 30 s, or a mark that one is being made (PX)
 //	{p}:lock:<name>   string: the holder of a named lock, expiring at its deadline (PX)
@@ -72,7 +72,8 @@ var _ bridge.SharedAhead = (*Store)(nil)
 // DefaultPrefix is the key prefix (and hash tag) used unless WithPrefix says otherwise.
 const DefaultPrefix = "statusbridge"
 
-// DefaultEventTTL is how long a Slack event id is remembered for deduplication;
+// DefaultEventTTL is how long a Slack event id is remembered for deduplication
+// at least (see WithEventTTL);
 // Slack's last retry comes about 5 minutes after the first delivery.
 const DefaultEventTTL = 24 * time.Hour
 
@@ -118,7 +119,9 @@ func CallerClock() Option { return func(s *Store) { s.callerClk = true } }
 // WithLimit sets the shared Graph rate limit that Limiter hands out.
 func WithLimit(cfg LimiterConfig) Option { return func(s *Store) { s.limit = cfg } }
 
-// WithEventTTL sets how long event ids are remembered (default 24 h).
+// WithEventTTL sets how long event ids are remembered at least (default
+// 24 h); one is kept until the end of the period after its own, so at most
+// twice as long.
 func WithEventTTL(d time.Duration) Option { return func(s *Store) { s.eventTTL = d } }
 
 // quiet drops go-redis's own log lines: they bypass the bridge's structured
@@ -284,15 +287,11 @@ func (s *Store) Submit(ctx context.Context, c bridge.Change, now time.Time) (bri
 			return 0, err
 		}
 	}
-	fp := fingerprint(status, c)
-	hasEvent, eventKey := "0", s.userKey(c.UserID)
-	if c.EventID != "" {
-		hasEvent, eventKey = "1", s.key("ev", c.EventID)
-	}
 	return submitOutcome(s.groupCommit().do(&submitCall{
-		ctx:  ctx,
-		keys: []string{s.userKey(c.UserID), s.dueKey(), s.parkedKey(), eventKey},
-		args: []any{hasEvent, s.eventTTL.Milliseconds(), timeKey(c.EventTime), fp, desired, s.clock(now), c.UserID},
+		ctx: ctx,
+		due: s.dueKey(),
+		args: []any{s.clock(now), s.key(""), c.EventID, s.eventTTL.Milliseconds(), timeKey(c.EventTime),
+			fingerprint(status, c), desired, c.UserID},
 		done: make(chan struct{}),
 	}))
 }
