@@ -288,7 +288,7 @@ func TestSizingRedisMemory(t *testing.T) {
 		return st.Complete(ctx, jobs[0], &bridge.Applied{Message: bridge.Message{Content: content, Expiry: now.Add(time.Hour)},
 			EntraID: entraID(i), AppliedAt: now}, now)
 	})
-	step("the pair's second event id (kept 24 h)", func(i int) error {
+	step("the pair's second event id (kept 24-48 h)", func(i int) error {
 		c := bridge.Change{UserID: slackID(i), TeamID: "T0EXAMPLE1", EventID: fmt.Sprintf("Ev1%010d", i), EventType: "user_change",
 			EventTime: now, Source: "events", Status: bridge.Status{Text: text, Emoji: "📅", EmojiName: ":calendar:", Expiration: now.Add(time.Hour).Unix()}}
 		_, err := st.Submit(ctx, c, now)
