@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/statusbridge/statusbridge/bridge"
@@ -118,6 +119,9 @@ func submitOutcome(res string, err error) (bridge.SubmitOutcome, error) {
 		return bridge.Stale, nil
 	case "unchanged":
 		return bridge.Unchanged, nil
+	}
+	if msg, ok := strings.CutPrefix(res, "error: "); ok {
+		return 0, fmt.Errorf("redis submit: %s", msg)
 	}
 	return 0, fmt.Errorf("redis submit: unexpected reply %q", res)
 }

@@ -43,18 +43,22 @@ end
 // none), event TTL ms, time key, fingerprint, desired JSON, user.
 //
 // Event ids live in one hash per TTL-long period ({p}:evs:<n>, n = clock /
-// TTL), which expires when the next period ends: an id is looked up in its
-// period and the one before, so it is remembered for one to two TTLs. A
-// field in a hash costs Redis much less than a key of its own with an
-// expiry. Users become due in one ZADD per due set at the end (LT: sooner
-// only; a leased user, whose score is its lease deadline, is added only
-// when absent).
+// TTL): an id is looked up in its period and the one before, so it is
+// remembered for one to two TTLs. A field in a hash costs Redis much less
+// than a key of its own with an expiry. The hash of period n-2 is no longer
+// looked up in period n: a group that adds to period n unlinks it, so that
+// Redis frees it in the background (a large hash freed by its expiry would
+// stall the server); its expiry, a quarter period later, is the fallback.
+//
+// Users become due in one ZADD per due set at the end (LT: sooner only; a
+// leased user, whose score is its lease deadline, is added only when
+// absent). A change whose step raises an error answers with "error: …";
+// the others in its group still complete.
 var submitScript = redis.NewScript(clockFn + `
 local out = {}
-local zadds, zorder, expires = {}, {}, {}
+local zadds, zorder, expires, old = {}, {}, {}, {}
 local redisNow = nil
-for i = 0, #ARGV / 8 - 1 do
-  local a = 8 * i
+local function step(a)
   local now
   if ARGV[a + 1] ~= '' then
     now = tonumber(ARGV[a + 1])
@@ -63,52 +67,61 @@ for i = 0, #ARGV / 8 - 1 do
     now = redisNow
   end
   local base, ev, t, fp, user = ARGV[a + 2], ARGV[a + 3], ARGV[a + 5], ARGV[a + 6], ARGV[a + 8]
-  local r = nil
   if ev ~= '' then
     local ttl = tonumber(ARGV[a + 4])
     local n = math.floor(now / ttl)
     local period = base .. 'evs:' .. n
     local added = redis.call('HSETNX', period, ev, '1') == 1
-    if added and not expires[period] then expires[period] = (n + 2) * ttl - now end
-    if not added or redis.call('HEXISTS', base .. 'evs:' .. (n - 1), ev) == 1 then r = 'duplicate' end
-  end
-  if not r then
-    local k = base .. 'u:' .. user
-    local cur = redis.call('HMGET', k, 't', 'f', 'tok', 'rev', 'pr')
-    if cur[1] and t < cur[1] then
-      r = 'stale'
-    elseif cur[1] and fp == cur[2] then
-      if t > cur[1] then redis.call('HSET', k, 't', t) end
-      r = 'unchanged'
-    else
-      redis.call('HSET', k, 'rev', (tonumber(cur[4]) or 0) + 1, 'd', ARGV[a + 7], 't', t, 'f', fp, 'sub', now, 'n', 0, 'e', '')
-      if cur[5] then
-        redis.call('HDEL', k, 'pr')
-        redis.call('ZREM', base .. 'parked', user)
-      end
-      local due = base .. 'due'
-      if cur[3] and cur[3] ~= '' then
-        redis.call('ZADD', due, 'NX', now, user)
-      else
-        local z = zadds[due]
-        if not z then
-          z = {}
-          zadds[due] = z
-          zorder[#zorder + 1] = due
-        end
-        z[#z + 1] = now
-        z[#z + 1] = user
-      end
-      r = 'accepted'
+    if added and not expires[period] then
+      expires[period] = (n + 2) * ttl + math.floor(ttl / 4) - now
+      old[#old + 1] = base .. 'evs:' .. (n - 2)
     end
+    if not added or redis.call('HEXISTS', base .. 'evs:' .. (n - 1), ev) == 1 then return 'duplicate' end
   end
-  out[i + 1] = r
+  local k = base .. 'u:' .. user
+  local cur = redis.call('HMGET', k, 't', 'f', 'tok', 'rev', 'pr')
+  if cur[1] and t < cur[1] then return 'stale' end
+  if cur[1] and fp == cur[2] then
+    if t > cur[1] then redis.call('HSET', k, 't', t) end
+    return 'unchanged'
+  end
+  redis.call('HSET', k, 'rev', (tonumber(cur[4]) or 0) + 1, 'd', ARGV[a + 7], 't', t, 'f', fp, 'sub', now, 'n', 0, 'e', '')
+  if cur[5] then
+    redis.call('HDEL', k, 'pr')
+    redis.call('ZREM', base .. 'parked', user)
+  end
+  local due = base .. 'due'
+  if cur[3] and cur[3] ~= '' then
+    redis.call('ZADD', due, 'NX', now, user)
+  else
+    local z = zadds[due]
+    if not z then
+      z = {}
+      zadds[due] = z
+      zorder[#zorder + 1] = due
+    end
+    z[#z + 1] = now
+    z[#z + 1] = user
+  end
+  return 'accepted'
+end
+for i = 0, #ARGV / 8 - 1 do
+  local ok, r = pcall(step, 8 * i)
+  if ok then
+    out[i + 1] = r
+  else
+    if type(r) == 'table' and r.err then r = r.err end
+    out[i + 1] = 'error: ' .. tostring(r)
+  end
 end
 for _, due in ipairs(zorder) do
   redis.call('ZADD', due, 'LT', unpack(zadds[due]))
 end
 for period, ms in pairs(expires) do
   redis.call('PEXPIRE', period, ms)
+end
+for _, key in ipairs(old) do
+  redis.call('UNLINK', key)
 end
 return out
 `)

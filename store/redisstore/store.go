@@ -25,7 +25,7 @@
 //	{p}:mappings      hash: Slack user id → mapping (JSON)
 //	{p}:owned         hash: Entra id → what the bridge may have written there (JSON)
 //	{p}:ob:<user>     set: the Entra ids of the owned records of one Slack user
-//	{p}:evs:<n>       hash: the event ids seen in the n-th period of the event TTL (24 h), expiring when the next period ends
+//	{p}:evs:<n>       hash: the event ids seen in the n-th period of the event TTL (24 h), unlinked two periods on
 //	{p}:seen          hash: Entra id → the Teams message a poll last saw there (JSON)
 //	{p}:ahead:<entra id> string: a presence read ahead, shared by the replicas for 30 s, or a mark that one is being made (PX)
 //	{p}:lock:<name>   string: the holder of a named lock, expiring at its deadline (PX)
@@ -277,23 +277,32 @@ func msCeil(t time.Time) int64 {
 // Submits share round trips to Redis (see groupCommit); each returns only
 // after Redis answered for its own change.
 func (s *Store) Submit(ctx context.Context, c bridge.Change, now time.Time) (bridge.SubmitOutcome, error) {
+	call, err := s.submitCall(ctx, c, now)
+	if err != nil {
+		return 0, err
+	}
+	return submitOutcome(s.groupCommit().do(call))
+}
+
+// submitCall is c's step of the submit script, waiting for its group.
+func (s *Store) submitCall(ctx context.Context, c bridge.Change, now time.Time) (*submitCall, error) {
 	desired, status, ok := encodeChange(c)
 	if !ok {
 		var err error
 		if status, err = json.Marshal(c.Status); err != nil {
-			return 0, err
+			return nil, err
 		}
 		if desired, err = json.Marshal(c); err != nil {
-			return 0, err
+			return nil, err
 		}
 	}
-	return submitOutcome(s.groupCommit().do(&submitCall{
+	return &submitCall{
 		ctx: ctx,
 		due: s.dueKey(),
 		args: []any{s.clock(now), s.key(""), c.EventID, s.eventTTL.Milliseconds(), timeKey(c.EventTime),
 			fingerprint(status, c), desired, c.UserID},
 		done: make(chan struct{}),
-	}))
+	}, nil
 }
 
 // Claim leases up to max due users until now+lease, those due longest first.
