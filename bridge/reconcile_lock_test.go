@@ -14,7 +14,6 @@ import (
 	"github.com/statusbridge/statusbridge/bridge"
 	"github.com/statusbridge/statusbridge/internal/redistest"
 	"github.com/statusbridge/statusbridge/store/embedded"
-	"github.com/statusbridge/statusbridge/store/redisstore"
 )
 
 // memLocker is an in-memory bridge.Locker with the contract's semantics:
@@ -313,14 +312,7 @@ func realLockers(t *testing.T) map[string]func() bridge.Locker {
 	srv := redistest.Start(t)
 	return map[string]func() bridge.Locker{
 		"embedded": func() bridge.Locker { return emb },
-		"redis": func() bridge.Locker {
-			st, err := redisstore.Open(t.Context(), srv.URL())
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			return st
-		},
+		"redis":    func() bridge.Locker { return openRedisStore(t, srv) },
 	}
 }
 

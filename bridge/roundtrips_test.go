@@ -14,6 +14,17 @@ import (
 	"github.com/statusbridge/statusbridge/store/redisstore"
 )
 
+// openRedisStore opens a Redis store on srv, closed when the test ends.
+func openRedisStore(t *testing.T, srv *redistest.Server) *redisstore.Store {
+	t.Helper()
+	st, err := redisstore.Open(t.Context(), srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
 // TestWriteTakesThreeStoreStepsOnRedis: with the Redis store as queue,
 // mapping and ownership store, one change that reaches Teams costs three
 // round trips to Redis once claimed: the user's records and the account's
@@ -22,11 +33,7 @@ import (
 // used to cost six. What they store is what the separate steps stored.
 func TestWriteTakesThreeStoreStepsOnRedis(t *testing.T) {
 	srv := redistest.Start(t)
-	st, err := redisstore.Open(t.Context(), srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openRedisStore(t, srv)
 	pub := &publisher{}
 	now := time.Now()
 	const entra = "fa8bf3dc-eca7-46b7-bad1-db199b62afc3"
@@ -126,12 +133,7 @@ func TestReplicasShareReadsAhead(t *testing.T) {
 	now := time.Now()
 	var stores []*redisstore.Store
 	for range replicas {
-		st, err := redisstore.Open(t.Context(), srv.URL())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		stores = append(stores, st)
+		stores = append(stores, openRedisStore(t, srv))
 	}
 	st := stores[0]
 	for i := range n {
@@ -199,11 +201,7 @@ func (p *failingPresence) StatusMessages(_ context.Context, ids []string) (map[s
 // replica reads them ahead at once rather than after the marks run out.
 func TestFailedReadAheadLeavesTheAccountsToOthers(t *testing.T) {
 	srv := redistest.Start(t)
-	st, err := redisstore.Open(t.Context(), srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openRedisStore(t, srv)
 	now := time.Now()
 	var accounts []string
 	for i := range 3 {
